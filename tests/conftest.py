@@ -45,3 +45,19 @@ def broker_config(queue_name: str) -> BrokerConfig:
 @pytest.fixture
 async def broker(redis_client: redis.asyncio.Redis, broker_config: BrokerConfig) -> Broker:
     return Broker(redis_client, broker_config)
+
+
+@pytest.fixture
+def broker_factory_sync(queue_name: str):  # type: ignore[no-untyped-def]
+    """For hypothesis tests that run their own event loop: a fresh queue on every call."""
+    counter = iter(range(1_000_000))
+
+    async def make() -> Broker:
+        client = redis.asyncio.Redis.from_url(REDIS_URL)
+        return Broker(client, BrokerConfig(queue=f"{queue_name}-{next(counter)}"))
+
+    yield make
+    with redis.Redis.from_url(REDIS_URL) as client:
+        keys = list(client.scan_iter(match=f"emp:{{{queue_name}-*", count=1000))
+        if keys:
+            client.delete(*keys)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from emprops.cli import demo, jobs, queue, worker
+
 app = typer.Typer(no_args_is_help=True, help="EmProps: AI-generated NFT collections, self-hosted.")
-
-
-@app.callback()
-def _root() -> None:
-    """EmProps: AI-generated NFT collections, self-hosted."""
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(queue.app, name="queue")
+app.command("worker")(worker.run_worker)
+app.command("demo")(demo.run_demo)
 
 
 def main() -> None:

@@ -400,9 +400,9 @@ def heartbeat_call(
     leases: Iterable[JobLease],
     status: str,
 ) -> tuple[list[str], list[Any]]:
-    """Keys and arguments of the heartbeat script (shared with the worker's heartbeat thread)."""
+    """Keys and arguments (after the prefix) of the heartbeat script; the worker's heartbeat
+    thread calls the same script from its own synchronous connection."""
     args: list[Any] = [
-        keys.prefix,
         caps.worker_id,
         config.lease_ms,
         capabilities_json(caps),

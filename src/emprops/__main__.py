@@ -1,0 +1,3 @@
+from emprops.cli import main
+
+main()

@@ -1,0 +1,267 @@
+"""The worker: pulls the best job it can run, runs it with a connector, reports back.
+
+Idle workers block on a pub/sub wake-up (bounded wait), so a new job starts within milliseconds
+without polling. Leases are renewed by a separate heartbeat thread. On SIGTERM the worker stops
+claiming, lets running jobs finish for a grace period, then hands the rest back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis
+import redis.asyncio
+import structlog
+
+from emprops.core.redis_connection import RedisEndpoint
+from emprops.queue.broker import Broker, BrokerConfig, ClaimedJob, JobLease
+from emprops.queue.errors import LeaseLostError
+from emprops.queue.keys import QueueKeys
+from emprops.queue.models import Job, WorkerCapabilities
+from emprops.worker.connector import Connector, JobFailure
+from emprops.worker.heartbeat import HeartbeatThread
+
+log = structlog.get_logger(__name__)
+
+_REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int = 1
+    heartbeat_s: float = 2.0
+    idle_wait_s: float = 5.0
+    shutdown_grace_s: float = 30.0
+    progress_interval_s: float = 0.1  # progress updates closer together than this are coalesced
+
+
+class _Progress:
+    """Coalesces a connector's progress calls: at most one Redis write per interval."""
+
+    def __init__(self, broker: Broker, lease: JobLease, interval_s: float) -> None:
+        self._broker, self._lease, self._interval = broker, lease, interval_s
+        self._last = 0.0
+
+    async def __call__(self, percent: float, message: str = "") -> None:
+        now = time.monotonic()
+        if percent < 100 and now - self._last < self._interval:
+            return
+        self._last = now
+        try:
+            await self._broker.progress(self._lease, max(0.0, min(100.0, float(percent))), message)
+        except LeaseLostError:
+            raise asyncio.CancelledError("lease lost") from None
+        except _REDIS_DOWN as exc:
+            log.warning("progress not recorded", job_id=self._lease.job_id, error=str(exc))
+
+
+class WorkerRuntime:
+    def __init__(
+        self,
+        endpoint: RedisEndpoint,
+        config: BrokerConfig,
+        caps: WorkerCapabilities,
+        connectors: dict[str, Connector],
+        options: WorkerOptions | None = None,
+    ) -> None:
+        missing = set(caps.services) - set(connectors)
+        if missing:
+            raise ValueError(f"no connector for advertised services: {sorted(missing)}")
+        self.endpoint, self.config, self.caps = endpoint, config, caps
+        self.connectors = connectors
+        self.options = options or WorkerOptions()
+        self._running: dict[str, tuple[asyncio.Task[None], JobLease, Job]] = {}
+        self._cancelled: set[str] = set()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.completed = 0
+
+    def request_stop(self) -> None:
+        """Stop claiming and shut down gracefully (safe to call from a signal handler)."""
+        self._stopping.set()
+        self._wake.set()
+
+    # --- the main loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        client = self.endpoint.async_client()
+        broker = Broker(client, self.config)
+        for connector in self.connectors.values():
+            await connector.start()
+        heartbeat = HeartbeatThread(
+            self.endpoint, self.config, self.caps, self._leases, self._lost_from_thread,
+            self.options.heartbeat_s,
+        )  # fmt: skip
+        heartbeat.start()
+        listener = asyncio.create_task(self._listen(client))
+        log.info("worker started", worker_id=self.caps.worker_id, services=self.caps.services)
+        try:
+            await self._claim_loop(broker, heartbeat)
+        finally:
+            await self._shutdown(broker)
+            heartbeat.stop()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, *_REDIS_DOWN):
+                await listener
+            await asyncio.to_thread(heartbeat.join, 5)
+            for connector in self.connectors.values():
+                await connector.close()
+            await client.aclose()
+            log.info("worker stopped", worker_id=self.caps.worker_id, completed=self.completed)
+
+    async def _claim_loop(self, broker: Broker, heartbeat: HeartbeatThread) -> None:
+        backoff = 0.05
+        while not self._stopping.is_set():
+            free = self.options.concurrency - len(self._running)
+            if free <= 0:
+                await self._wait(self.options.idle_wait_s)
+                continue
+            self._wake.clear()
+            try:
+                result = await broker.claim(self.caps, count=free)
+            except _REDIS_DOWN as exc:
+                log.warning("claim failed; Redis unreachable", error=str(exc), retry_in=backoff)
+                await self._wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.05
+            for claimed in result.jobs:
+                self._start(broker, claimed)
+            heartbeat.status = "busy" if self._running else "idle"
+            if result.jobs:
+                continue
+            wait = self.options.idle_wait_s
+            if result.next_delayed_at_ms is not None:
+                # The heartbeat thread promotes due retries; wake up in time to claim them.
+                wait = min(wait, max(0.01, result.next_delayed_at_ms / 1000 - time.time() + 0.01))
+            await self._wait(wait)
+
+    async def _wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def _listen(self, client: redis.asyncio.Redis | Any) -> None:
+        """Wake-ups for new work and cancellations for running jobs, over pub/sub."""
+        keys = QueueKeys(self.config.queue)
+        control = keys.control_channel(self.caps.worker_id).encode()
+        services = {s.encode() for s in self.caps.services}
+        while True:
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(keys.wake_channel, control.decode())
+                self._wake.set()  # anything published while we were not listening
+                async for message in pubsub.listen():
+                    if message["channel"] == control:
+                        job_id = orjson.loads(message["data"]).get("cancel")
+                        if job_id:
+                            self._cancel_job(job_id)
+                    elif message["data"] in services:
+                        self._wake.set()
+            except _REDIS_DOWN:
+                await asyncio.sleep(0.2)
+            finally:
+                with contextlib.suppress(*_REDIS_DOWN):
+                    await pubsub.aclose()
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def _leases(self) -> list[JobLease]:
+        return [lease for _, lease, _ in list(self._running.values())]
+
+    def _lost_from_thread(self, job_ids: list[str]) -> None:
+        if self._loop is not None:
+            for job_id in job_ids:
+                self._loop.call_soon_threadsafe(self._cancel_job, job_id)
+
+    def _cancel_job(self, job_id: str) -> None:
+        entry = self._running.get(job_id)
+        if entry is not None and not entry[0].done():
+            log.info("job cancelled or lost; stopping it", job_id=job_id)
+            self._cancelled.add(job_id)
+            entry[0].cancel()
+
+    def _start(self, broker: Broker, claimed: ClaimedJob) -> None:
+        task = asyncio.create_task(self._run_job(broker, claimed))
+        self._running[claimed.job.id] = (task, claimed.lease, claimed.job)
+        task.add_done_callback(functools.partial(self._finished, claimed.job.id))
+
+    def _finished(self, job_id: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(job_id, None)
+        self._cancelled.discard(job_id)
+        self._wake.set()
+
+    async def _run_job(self, broker: Broker, claimed: ClaimedJob) -> None:
+        job, lease = claimed.job, claimed.lease
+        connector = self.connectors[job.service_required]
+        progress = _Progress(broker, lease, self.options.progress_interval_s)
+        bound = log.bind(job_id=job.id, attempt=lease.attempt, service=job.service_required)
+        try:
+            result = await asyncio.wait_for(connector.process(job, progress), job.timeout_s)
+            orjson.dumps(result)
+        except asyncio.CancelledError:
+            if job.id in self._cancelled:
+                await connector.cancel(job)
+                bound.info("job stopped: cancelled or lease lost")
+                return  # the broker already moved it; nothing to report
+            raise  # shutdown: _shutdown releases it
+        except TimeoutError:
+            await self._report(
+                bound,
+                lambda: broker.fail(lease, f"timed out after {job.timeout_s} s", retryable=True),
+            )
+            await connector.cancel(job)
+        except JobFailure as exc:
+            bound.info("job failed", error=exc.message, retryable=exc.retryable)
+            message, retryable = exc.message, exc.retryable
+            await self._report(bound, lambda: broker.fail(lease, message, retryable=retryable))
+        except TypeError as exc:
+            reason = f"result is not JSON: {exc}"
+            await self._report(bound, lambda: broker.fail(lease, reason, retryable=False))
+        except Exception as exc:  # an unexpected bug in a connector: retry, the next may succeed
+            bound.exception("connector raised")
+            reason = f"{type(exc).__name__}: {exc}"
+            await self._report(bound, lambda: broker.fail(lease, reason, retryable=True))
+        else:
+            if await self._report(bound, lambda: broker.complete(lease, result)):
+                self.completed += 1
+
+    async def _report(self, bound: Any, call: Callable[[], Awaitable[Any]]) -> bool:
+        """Deliver a final report, retrying while Redis is unreachable; the lease decides when to
+        give up (after it expires the reaper has requeued the job and the broker refuses us)."""
+        deadline = time.monotonic() + max(self.config.lease_ms / 1000 * 5, 30)
+        while True:
+            try:
+                await call()
+                return True
+            except LeaseLostError as exc:
+                bound.warning("result refused: lease lost", error=exc.message)
+                return False
+            except _REDIS_DOWN as exc:
+                if time.monotonic() > deadline:
+                    bound.error("could not report result; Redis unreachable", error=str(exc))
+                    return False
+                await asyncio.sleep(0.2)
+
+    async def _shutdown(self, broker: Broker) -> None:
+        if not self._running:
+            return
+        log.info("waiting for running jobs", count=len(self._running))
+        tasks = [task for task, _, _ in self._running.values()]
+        _, pending = await asyncio.wait(tasks, timeout=self.options.shutdown_grace_s)
+        leases = [lease for task, lease, _ in list(self._running.values()) if task in pending]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for lease in leases:
+            with contextlib.suppress(LeaseLostError, *_REDIS_DOWN):
+                await broker.release(lease)
+                log.info("released unfinished job", job_id=lease.job_id)
