@@ -14,6 +14,7 @@ from emprops.core.errors import InvalidInputError
 from emprops.core.logging import configure_logging
 from emprops.core.redis_connection import close_endpoint, open_endpoint
 from emprops.core.settings import get_settings
+from emprops.storage import open_blob_store
 from emprops.worker.config import build_capabilities, load_worker_config
 from emprops.worker.connector import Connector
 from emprops.worker.connectors import connector_class
@@ -40,13 +41,19 @@ def run_worker(
     caps = build_capabilities(file_config, names, worker_id)
     if not caps.services:
         raise InvalidInputError("no services: pass --services or set [worker] services in --config")
+    store = open_blob_store(
+        settings.storage_url,
+        data_dir=settings.data_dir,
+        cdn_url=settings.cdn_url,
+        options=settings.storage_options or None,
+    )
     connectors: dict[str, Connector] = {}
     for service in caps.services:
         try:
             cls = connector_class(service)
         except KeyError as exc:
             raise InvalidInputError(str(exc.args[0]), details={"field": "services"}) from None
-        connectors[service] = cls(file_config.connectors.get(service))
+        connectors[service] = cls(file_config.connectors.get(service), store=store)
     options = WorkerOptions(
         concurrency=concurrency or file_config.worker.concurrency or 1,
         heartbeat_s=settings.heartbeat_s,

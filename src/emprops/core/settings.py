@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     extra_services: list[str] = Field(
         default_factory=list, description="Service names accepted besides the built-in connectors."
     )
+    storage_url: str | None = Field(
+        default=None,
+        description="Blob store: file:///dir, s3://bucket/prefix?..., gs://..., az://...; unset is <data_dir>/blobs.",
+    )
+    storage_options: dict[str, str] = Field(
+        default_factory=dict, repr=False, description="Backend options (credentials) as JSON."
+    )
+    cdn_url: str | None = Field(
+        default=None, description="Public URL prefix of the blob store root."
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False)
 
