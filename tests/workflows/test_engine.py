@@ -1,0 +1,146 @@
+"""GeneratorV2 on the real broker with a real worker: refs flow between steps, picks follow the
+hash, and a run that crashes resumes without redoing a finished step."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emprops.core.redis_connection import RedisEndpoint
+from emprops.queue.broker import Broker, BrokerConfig
+from emprops.queue.models import WorkerCapabilities
+from emprops.worker.connectors.echo import EchoConnector
+from emprops.worker.runtime import WorkerOptions, WorkerRuntime
+from emprops.workflows import (
+    GenerationInput,
+    WorkflowCatalog,
+    WorkflowDefinition,
+    builtin_catalog,
+    resolve_variables,
+)
+from emprops.workflows.engine import EngineEvent, GeneratorV2
+from emprops.workflows.run_journal import SqliteRunJournal
+from tests.conftest import REDIS_URL
+
+
+def document(generations: int, delay: float = 0.0) -> GenerationInput:
+    return GenerationInput.model_validate(
+        {
+            "version": "v2",
+            "steps": [
+                {"id": 1, "nodeName": "echo-job", "alias": "first",
+                 "nodePayload": {"color": {"$ref": 953, "path": ".data.color"}, "delay_s": delay}},
+                {"id": 2, "nodeName": "echo-job", "alias": "second",
+                 "nodePayload": {"from_first": {"$ref": 1, "path": ".echo.color"},
+                                 "size": {"$ref": 953, "path": ".data.size"}}},
+            ],
+            "generations": {"hashes": [], "generations": generations, "use_custom_hashes": False},
+            "variables": [
+                {"name": "color", "type": "weighted_pick", "value_type": "strings",
+                 "value": {"display_names": ["Red", "Blue"], "values": ["red", "blue"],
+                           "weights": [30, 70]}, "lock_value": False, "test_value": None},
+                {"name": "size", "type": "pick", "value_type": "strings",
+                 "value": {"display_names": ["S", "M", "L"], "values": ["s", "m", "l"]},
+                 "lock_value": False, "test_value": None},
+            ],
+        }
+    )  # fmt: skip
+
+
+def catalog() -> WorkflowCatalog:
+    workflows = builtin_catalog()
+    workflows.register(WorkflowDefinition(name="echo-job", type="direct_job", service="echo"))
+    return workflows
+
+
+@pytest.fixture
+async def worker(broker_config: BrokerConfig) -> AsyncIterator[WorkerRuntime]:
+    runtime = WorkerRuntime(
+        RedisEndpoint(url=REDIS_URL),
+        broker_config,
+        WorkerCapabilities(worker_id="engine-worker", services=["echo"]),
+        {"echo": EchoConnector()},
+        WorkerOptions(concurrency=8, heartbeat_s=0.2, idle_wait_s=1),
+    )
+    task = asyncio.create_task(runtime.run())
+    yield runtime
+    runtime.request_stop()
+    await asyncio.wait_for(task, 10)
+
+
+async def test_steps_run_in_order_with_refs_resolved(
+    broker: Broker, worker: WorkerRuntime, tmp_path: Path
+) -> None:
+    gi = document(6)
+    journal = SqliteRunJournal(tmp_path / "run.sqlite")
+    events: list[EngineEvent] = []
+    outcome = await GeneratorV2(broker, gi, catalog(), journal, reconcile_s=0.5).run(events.append)
+    assert outcome.completed == list(range(6)) and outcome.failed == {}
+    for g, hash_ in enumerate(outcome.hashes):
+        picks = resolve_variables(gi.variables, hash_)
+        first = outcome.records.outputs[(g, 1)]["echo"]
+        second = outcome.records.outputs[(g, 2)]["echo"]
+        assert first["color"] == picks["color"]
+        assert second == {"from_first": picks["color"], "size": picks["size"]}
+    kinds = [e.type for e in events]
+    assert kinds.count("node_completed") == 12 and kinds.count("complete") == 6
+    assert "node_started" in kinds
+
+
+async def test_a_crashed_run_resumes_without_redoing_finished_steps(
+    broker: Broker, worker: WorkerRuntime, tmp_path: Path
+) -> None:
+    gi = document(20, delay=0.05)
+    path = tmp_path / "run.sqlite"
+    first = GeneratorV2(broker, gi, catalog(), SqliteRunJournal(path), reconcile_s=0.3)
+    done = asyncio.Event()
+
+    def stop_midway(event: EngineEvent) -> None:
+        if event.type == "complete" and event.generation is not None and event.generation >= 3:
+            done.set()
+
+    task = asyncio.create_task(first.run(stop_midway))
+    await asyncio.wait_for(done.wait(), 30)
+    task.cancel()  # the runner dies; its queued jobs keep running on the worker
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    recorded_before = len(SqliteRunJournal(path).records().outputs)
+    assert 0 < recorded_before < 40
+
+    outcome = await GeneratorV2(
+        broker, gi, catalog(), SqliteRunJournal(path), reconcile_s=0.3
+    ).run()
+    assert outcome.completed == list(range(20))
+    assert len(outcome.records.outputs) == 40
+    for g in range(20):
+        for step_id in (1, 2):
+            job_id = GeneratorV2.job_id(outcome.run_id, g, step_id)
+            events = [e.event for e in await broker.read_events(job_id)]
+            assert events.count("job_claimed") == 1, (job_id, events)  # ran exactly once
+            assert events.count("job_submitted") == 1
+
+
+async def test_resuming_with_a_different_document_is_refused(broker: Broker, tmp_path: Path) -> None:
+    path = tmp_path / "run.sqlite"
+    GeneratorV2(broker, document(2), catalog(), SqliteRunJournal(path)).open_run()
+    with pytest.raises(Exception, match="different GenerationInput"):
+        GeneratorV2(broker, document(3), catalog(), SqliteRunJournal(path)).open_run()
+
+
+async def test_a_failed_step_fails_its_generation_only(
+    broker: Broker, worker: WorkerRuntime, tmp_path: Path
+) -> None:
+    gi = document(3)
+    data: dict[str, Any] = gi.model_dump(by_alias=True)
+    data["steps"][0]["nodePayload"]["fail"] = "permanent"
+    failing = GenerationInput.model_validate(data)
+    outcome = await GeneratorV2(
+        broker, failing, catalog(), SqliteRunJournal(tmp_path / "r.sqlite"), reconcile_s=0.3
+    ).run()
+    assert outcome.completed == [] and set(outcome.failed) == {0, 1, 2}
+    assert all("permanently" in err for err in outcome.failed.values())
+    assert not any(step == 2 for (_, step) in outcome.records.outputs)
