@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from emprops.cli import collection, demo, jobs, queue, worker
+from emprops.cli import collection, demo, ipfs, jobs, queue, worker
 
 app = typer.Typer(no_args_is_help=True, help="EmProps: AI-generated NFT collections, self-hosted.")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(queue.app, name="queue")
 app.add_typer(collection.app, name="collection")
+app.add_typer(ipfs.app, name="ipfs")
 app.command("worker")(worker.run_worker)
 app.command("demo")(demo.run_demo)
 
