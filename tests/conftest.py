@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import asyncpg
 import pytest
 import redis
 import redis.asyncio
@@ -14,6 +16,7 @@ import redis.asyncio
 from emprops.queue.broker import Broker, BrokerConfig
 
 REDIS_URL = os.environ.get("EMPROPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PG_ADMIN = os.environ.get("EMPROPS_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _delete_queue(client: redis.Redis, queue: str) -> None:
@@ -61,3 +64,21 @@ def broker_factory_sync(queue_name: str):  # type: ignore[no-untyped-def]
         keys = list(client.scan_iter(match=f"emp:{{{queue_name}-*", count=1000))
         if keys:
             client.delete(*keys)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'api.sqlite'}"
+        return
+    name = f"emp_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield (
+            PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+            + f"/{name}"
+        )
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from emprops.cli import collection, demo, ipfs, jobs, queue, worker
+from emprops.cli import collection, demo, ipfs, jobs, queue, serve, users, worker
 
 app = typer.Typer(no_args_is_help=True, help="EmProps: AI-generated NFT collections, self-hosted.")
 app.add_typer(jobs.app, name="jobs")
@@ -13,6 +13,8 @@ app.add_typer(collection.app, name="collection")
 app.add_typer(ipfs.app, name="ipfs")
 app.command("worker")(worker.run_worker)
 app.command("demo")(demo.run_demo)
+app.command("serve")(serve.run_serve)
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

@@ -13,6 +13,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_SERVICE = "unknown_service"
     LEASE_LOST = "lease_lost"
     UNAVAILABLE = "unavailable"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    PAYMENT_REQUIRED = "payment_required"
+    RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
 
 
@@ -21,6 +25,9 @@ class EmpropsError(Exception):
 
     code: ErrorCode = ErrorCode.INTERNAL
     http_status: int = 500
+    # Set on errors whose request must still commit what it changed (e.g. revoking a session
+    # family when a spent refresh token is replayed): the unit of work commits, then re-raises.
+    keep_changes: bool = False
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)

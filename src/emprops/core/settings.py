@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     extra_services: list[str] = Field(
         default_factory=list, description="Service names accepted besides the built-in connectors."
     )
+    database_url: str | None = Field(
+        default=None, description="postgresql://...; unset is a SQLite file in data_dir."
+    )
     storage_url: str | None = Field(
         default=None,
         description="Blob store: file:///dir, s3://bucket/prefix?..., gs://..., az://...; unset is <data_dir>/blobs.",
@@ -49,6 +52,19 @@ class Settings(BaseSettings):
     cdn_url: str | None = Field(
         default=None, description="Public URL prefix of the blob store root."
     )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs tokens; unset: generated once into data_dir/secret.key."
+    )
+    access_token_ttl_s: int = Field(default=900, ge=30)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+    siwe_domain: str = Field(default="localhost:8000")
+    siwe_uri: str = Field(default="http://localhost:8000")
+    chain_id: int = Field(default=1337, ge=1)
+    rate_limit: str = Field(default="120/minute", description="Per API key / user / IP.")
+    rate_limit_storage: str = Field(
+        default="memory://", description="memory:// or async+redis://..."
+    )
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False)
 

@@ -1,0 +1,72 @@
+"""The FastAPI application: lifespan resources, error handlers, routers, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from emprops import __version__
+from emprops.api.errors import error_response, install_error_handlers
+from emprops.api.routers import ROUTERS
+from emprops.api.state import AppState
+from emprops.auth.secret_key import load_secret_key
+from emprops.core.redis_connection import close_endpoint, open_endpoint
+from emprops.core.settings import Settings, get_settings
+from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
+from emprops.queue.broker import Broker, BrokerConfig
+from emprops.worker.connectors import BUILTIN_CONNECTORS
+
+
+class BodySizeLimit(BaseHTTPMiddleware):
+    """Refuse oversized bodies before reading them (413, in the one error shape)."""
+
+    def __init__(self, app: object, max_bytes: int) -> None:
+        super().__init__(app)  # type: ignore[arg-type]
+        self.max_bytes = max_bytes
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return error_response(413, "too_large", f"request body over {self.max_bytes} bytes")
+        return await call_next(request)
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url(settings)
+        if migrate:
+            await upgrade_to_head_async(url)
+        engine = create_engine(url)
+        endpoint = await asyncio.to_thread(open_endpoint, settings)
+        redis = endpoint.async_client()
+        config = BrokerConfig.from_settings(settings, known_services=BUILTIN_CONNECTORS)
+        app.state.emprops = AppState(
+            settings=settings, engine=engine, sessions=session_factory(engine),
+            redis_endpoint=endpoint, redis=redis, broker=Broker(redis, config),
+            secret=load_secret_key(settings),
+        )  # fmt: skip
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await asyncio.to_thread(close_endpoint, endpoint)
+            await engine.dispose()
+
+    app = FastAPI(
+        title="EmProps API",
+        version=__version__,
+        description="Collections as generation workflows, run on a distributed queue.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
