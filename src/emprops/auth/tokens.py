@@ -65,7 +65,12 @@ def api_key_prefix(token: str) -> str | None:
     if not token.startswith(API_KEY_PREFIX):
         return None
     key_id, sep, secret = token.removeprefix(API_KEY_PREFIX).partition("_")
-    if not sep or not secret or len(key_id) != 12 or not all(c in "0123456789abcdef" for c in key_id):
+    if (
+        not sep
+        or not secret
+        or len(key_id) != 12
+        or not all(c in "0123456789abcdef" for c in key_id)
+    ):
         return None
     return API_KEY_PREFIX + key_id
 

@@ -9,6 +9,10 @@ from emprops.worker.connector import Connector
 # service name -> "module:Class"
 BUILTIN_CONNECTORS: dict[str, str] = {
     "echo": "emprops.worker.connectors.echo:EchoConnector",
+    "comfyui": "emprops.worker.connectors.comfyui:ComfyUIConnector",
+    "ollama": "emprops.worker.connectors.ollama:OllamaConnector",
+    "openai": "emprops.worker.connectors.openai:OpenAIConnector",
+    "http": "emprops.worker.connectors.http_api:HttpApiConnector",
 }
 
 

@@ -1,0 +1,575 @@
+"""Runs a ComfyUI API-format graph on a ComfyUI server and stores what it saves.
+
+Per job: open `GET /ws?clientId=<new id>` (so every prompt message on the socket is this job's),
+upload input images, `POST /prompt`, follow the messages to the end marker, then read
+`/history/{prompt_id}` and fetch each output with `/view` into the blob store.
+
+Payload (`service_required: "comfyui"`):
+    {"prompt": {<node id>: {"class_type", "inputs"}},          # "workflow" is accepted too
+     "inputs": [{"node": "10", "input": "image", "url" | "path" | "data_base64": ...}],
+     "output_nodes": ["9"], "output_types": ["output"], "timeout_s": 600}
+
+Nothing here waits without a limit: the socket has pings and an idle check that asks the server
+where the prompt is, a lost socket falls back to polling, and the whole job has a deadline after
+which the prompt is interrupted on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import copy
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx
+import structlog
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from emprops.core.errors import EmpropsError, UnavailableError
+from emprops.queue.models import Job
+from emprops.storage.blob_store import BlobStore
+from emprops.worker.connector import (
+    Connector,
+    JobFailure,
+    PermanentJobError,
+    ProgressReporter,
+    RetryableJobError,
+)
+from emprops.worker.connectors.comfyui_protocol import (
+    ComfyProtocolError,
+    ExecutionError,
+    HistoryEntry,
+    Outcome,
+    PromptAccepted,
+    PromptRejected,
+    PromptTracker,
+    outcome_from_history,
+    parse_binary_frame,
+    parse_history,
+    parse_text_frame,
+    queue_position,
+)
+from emprops.worker.connectors.connector_config import parse_config, parse_payload
+from emprops.worker.connectors.http_failures import (
+    bad_response,
+    failure_for_status,
+    failure_for_transport,
+    parse_json_body,
+    read_limited,
+)
+from emprops.worker.connectors.job_inputs import load_input
+from emprops.worker.connectors.job_outputs import (
+    OutputTarget,
+    mime_for_filename,
+    require_store,
+    sniff_mime,
+    store_output,
+)
+
+SERVICE = "comfyui"
+log = structlog.get_logger(__name__)
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class ComfyUIConfig(BaseModel):
+    """The `[comfyui]` section of the worker config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "http://127.0.0.1:8188"
+    headers: dict[str, str] = Field(default_factory=dict, description="e.g. a proxy's auth header")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    idle_check_s: float = Field(
+        default=30.0, gt=0, description="Socket silence before asking the server where we are."
+    )
+    poll_interval_s: float = Field(default=1.0, gt=0, description="Polling after a lost socket.")
+    history_wait_s: float = Field(default=10.0, gt=0)
+    job_timeout_s: float = Field(default=3600.0, gt=0)
+    interrupt_timeout_s: float = Field(default=5.0, gt=0)
+    ping_interval_s: float = Field(default=20.0, gt=0)
+    max_input_bytes: int = Field(default=64 << 20, gt=0)
+    max_output_bytes: int = Field(default=1 << 30, gt=0)
+    max_frame_bytes: int = Field(default=64 << 20, gt=0)
+    output_types: list[str] = Field(default_factory=lambda: ["output"])
+
+    @property
+    def ws_url(self) -> str:
+        base = self.base_url.rstrip("/")
+        return re.sub(r"^http", "ws", base, count=1)
+
+
+class InputFile(BaseModel):
+    """An input image to upload; its server-side name goes into `prompt[node].inputs[input]`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node: str
+    input: str = "image"
+    url: str | None = Field(default=None, description="http(s), or a URL of the worker's store.")
+    path: str | None = Field(default=None, description="A key in the worker's blob store.")
+    data_base64: str | None = Field(default=None, max_length=8 << 20)
+    filename: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._ -]{1,120}$")
+    subfolder: str = Field(default="emprops", pattern=r"^[A-Za-z0-9_-]{0,64}$")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InputFile:
+        sources = [s for s in (self.url, self.path, self.data_base64) if s is not None]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of url, path, data_base64")
+        return self
+
+
+class ComfyUIPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    prompt: dict[str, dict[str, Any]] = Field(
+        min_length=1, validation_alias=AliasChoices("prompt", "workflow")
+    )
+    inputs: list[InputFile] = Field(default_factory=list, max_length=64)
+    output_nodes: list[str] | None = None
+    output_types: list[str] | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _api_format(self) -> ComfyUIPayload:
+        for node_id, node in self.prompt.items():
+            if not isinstance(node.get("class_type"), str) or not isinstance(
+                node.get("inputs"), dict
+            ):
+                raise ValueError(
+                    f"node {node_id} needs class_type and inputs (is this the API-format graph?)"
+                )
+        for item in self.inputs:
+            if item.node not in self.prompt:
+                raise ValueError(f"input for node {item.node}, which is not in the graph")
+        return self
+
+
+class ComfyUIConnector(Connector):
+    service = SERVICE
+
+    def __init__(self, config: dict[str, Any] | None = None, *, store: BlobStore | None = None):
+        super().__init__(config, store=store)
+        self.settings = parse_config(ComfyUIConfig, self.config, SERVICE)
+        self.server_info: dict[str, Any] = {}
+        self._http: httpx.AsyncClient | None = None
+        self._fetch: httpx.AsyncClient | None = None
+        self._running: dict[str, str] = {}  # job id -> prompt id
+        self._stopping: set[str] = set()  # prompt ids we asked the server to stop
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        try:
+            health_s = 2 * self.settings.connect_timeout_s  # a health check must not linger
+            response = await self._request("GET", "/system_stats", timeout=health_s)
+            body = parse_json_body(SERVICE, response) if response.status_code == 200 else None
+        except JobFailure as exc:
+            raise UnavailableError(
+                f"ComfyUI at {self.settings.base_url} is not reachable: {exc}"
+            ) from exc
+        if not isinstance(body, dict) or not isinstance(body.get("system"), dict):
+            raise UnavailableError(
+                f"{self.settings.base_url}/system_stats did not answer like ComfyUI "
+                f"(HTTP {response.status_code})"
+            )
+        self.server_info = body["system"]
+
+    async def close(self) -> None:
+        for client in (self._http, self._fetch):
+            if client is not None:
+                await client.aclose()
+        self._http = self._fetch = None
+
+    # --- the job --------------------------------------------------------------------------------
+
+    async def process(self, job: Job, progress: ProgressReporter) -> dict[str, Any]:
+        spec = parse_payload(ComfyUIPayload, job, SERVICE)
+        store = require_store(self.store, SERVICE)
+        target = OutputTarget.for_job(job, default_name=SERVICE)
+        limit_s = spec.timeout_s or job.timeout_s or self.settings.job_timeout_s
+        deadline = asyncio.timeout(limit_s)
+        try:
+            async with deadline:
+                return await self._run(job, spec, store, target, progress)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise RetryableJobError(
+                f"comfyui: job {job.id} did not finish within {limit_s:g} s",
+                details={"service": SERVICE, "reason": "timeout", "timeout_s": limit_s},
+            ) from None
+
+    async def cancel(self, job: Job) -> None:
+        prompt_id = self._running.get(job.id)
+        if prompt_id is not None:
+            await self._stop_prompt(prompt_id)
+
+    async def _run(
+        self,
+        job: Job,
+        spec: ComfyUIPayload,
+        store: BlobStore,
+        target: OutputTarget,
+        progress: ProgressReporter,
+    ) -> dict[str, Any]:
+        began = time.perf_counter()
+        graph = copy.deepcopy(spec.prompt)
+        uploaded = await self._upload_inputs(job, spec, graph)
+        client_id = uuid.uuid4().hex
+        socket = await self._open_socket(client_id)
+        prompt_id: str | None = None
+        try:
+            accepted = await self._submit(graph, client_id)
+            prompt_id = accepted.prompt_id
+            self._running[job.id] = prompt_id
+            tracker = PromptTracker.for_graph(prompt_id, graph)
+            await progress(0.0, f"queued as prompt {prompt_id}")
+            entry = await self._follow(socket, tracker, progress)
+            if tracker.outcome is Outcome.ERROR and tracker.error is not None:
+                raise self._execution_failure(prompt_id, tracker.error)
+            if tracker.outcome is Outcome.INTERRUPTED:
+                raise self._interrupted(prompt_id)
+            if entry is None:
+                entry = await self._wait_history(prompt_id)
+            outcome, error = outcome_from_history(entry)
+            if outcome is Outcome.ERROR:
+                raise self._execution_failure(prompt_id, error or ExecutionError())
+            if outcome is Outcome.INTERRUPTED:
+                raise self._interrupted(prompt_id)
+            outputs = await self._store_outputs(entry, spec, store, target)
+        except asyncio.CancelledError:
+            if prompt_id is not None:  # cancelled or timed out: free the server too
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._stop_prompt(prompt_id))
+            raise
+        finally:
+            self._running.pop(job.id, None)
+            if prompt_id is not None:
+                self._stopping.discard(prompt_id)
+            with contextlib.suppress(Exception):
+                await socket.close()
+        result: dict[str, Any] = {"prompt_id": prompt_id, "outputs": outputs}
+        if outputs:
+            result["src"], result["mimeType"] = outputs[0]["src"], outputs[0]["mimeType"]
+        else:  # a graph that saves no file (text nodes): hand back what the nodes returned
+            result["data"], result["mimeType"] = entry.outputs, None
+        result["stats"] = {
+            "seconds": round(time.perf_counter() - began, 4),
+            "cached_nodes": len(tracker.cached_nodes),
+            "previews": tracker.previews,
+            "uploaded": uploaded,
+        }
+        if accepted.node_errors:
+            result["node_errors"] = PromptRejected(
+                error="", node_errors=accepted.node_errors
+            ).details()["node_errors"]
+        await progress(100.0, "done")
+        return result
+
+    # --- talking to the server ------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                base_url=self.settings.base_url,
+                headers=self.settings.headers,
+                timeout=httpx.Timeout(
+                    self.settings.request_timeout_s, connect=self.settings.connect_timeout_s
+                ),
+            )
+        return self._http
+
+    def _fetch_client(self) -> httpx.AsyncClient:
+        """For input URLs elsewhere: never sends the ComfyUI server's headers to a third party."""
+        if self._fetch is None:
+            self._fetch = httpx.AsyncClient(
+                timeout=httpx.Timeout(
+                    self.settings.request_timeout_s, connect=self.settings.connect_timeout_s
+                ),
+                follow_redirects=True,
+            )
+        return self._fetch
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        client = self._client()
+        try:
+            return await client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise failure_for_transport(SERVICE, exc, client.base_url.join(path)) from exc
+
+    async def _get_json(self, path: str) -> Any:
+        response = await self._request("GET", path)
+        if response.status_code != 200:
+            raise failure_for_status(SERVICE, response)
+        return parse_json_body(SERVICE, response)
+
+    async def _open_socket(self, client_id: str) -> ClientConnection:
+        url = f"{self.settings.ws_url}/ws?clientId={client_id}"
+        try:
+            socket = await connect(
+                url,
+                open_timeout=self.settings.connect_timeout_s,
+                ping_interval=self.settings.ping_interval_s,
+                ping_timeout=self.settings.ping_interval_s,
+                close_timeout=1.0,
+                max_size=self.settings.max_frame_bytes,
+                additional_headers=self.settings.headers or None,
+            )
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+            raise failure_for_transport(SERVICE, exc, url) from exc
+        try:  # a ComfyUI server greets with its queue status and our session id
+            async with asyncio.timeout(self.settings.connect_timeout_s):
+                greeting = parse_text_frame(await socket.recv())
+            if greeting.type != "status":
+                raise ComfyProtocolError(f"first message is {greeting.type!r}, not 'status'")
+        except (ComfyProtocolError, TimeoutError, ConnectionClosed, TypeError) as exc:
+            with contextlib.suppress(Exception):
+                await socket.close()
+            raise bad_response(SERVICE, url, f"no ComfyUI greeting ({exc!r})") from exc
+        return socket
+
+    async def _submit(self, graph: dict[str, Any], client_id: str) -> PromptAccepted:
+        response = await self._request(
+            "POST", "/prompt", json={"prompt": graph, "client_id": client_id}
+        )
+        if response.status_code == 400:
+            try:
+                rejection = PromptRejected.model_validate(parse_json_body(SERVICE, response))
+            except (ValidationError, JobFailure):
+                raise failure_for_status(SERVICE, response) from None
+            raise PermanentJobError(
+                f"comfyui rejected the graph: {rejection.summary()}",
+                details={"service": SERVICE, "reason": "invalid_graph", **rejection.details()},
+            )
+        if response.status_code != 200:
+            raise failure_for_status(SERVICE, response)
+        try:
+            return PromptAccepted.model_validate(parse_json_body(SERVICE, response))
+        except ValidationError:
+            raise bad_response(
+                SERVICE, response.request.url, "no prompt_id in the answer"
+            ) from None
+
+    async def _follow(
+        self, socket: ClientConnection, tracker: PromptTracker, progress: ProgressReporter
+    ) -> HistoryEntry | None:
+        """Read the socket until the prompt ends; the history entry if we already have it."""
+        reported = (-1.0, "")
+        asked_early = False
+        while tracker.outcome is None:
+            try:
+                async with asyncio.timeout(self.settings.idle_check_s):
+                    frame = await socket.recv()
+            except TimeoutError:
+                where, entry = await self._locate(tracker.prompt_id)
+                if entry is not None:
+                    return entry
+                if where is None:
+                    raise self._lost(tracker.prompt_id) from None
+                continue
+            except ConnectionClosed:
+                log.warning("comfyui socket closed, polling", prompt_id=tracker.prompt_id)
+                return await self._poll_until_done(tracker.prompt_id)
+            if isinstance(frame, bytes):
+                try:
+                    tracker.on_preview(parse_binary_frame(frame))
+                except ComfyProtocolError:
+                    tracker.ignored += 1
+                continue
+            try:
+                message = parse_text_frame(frame)
+            except ComfyProtocolError as exc:
+                raise bad_response(SERVICE, self.settings.ws_url, str(exc)) from exc
+            if not tracker.feed(message):
+                continue
+            now = (round(tracker.percent, 1), tracker.message)
+            if now != reported and tracker.outcome is None:
+                reported = now
+                await progress(tracker.percent, tracker.message)
+            if tracker.success_seen and not asked_early and tracker.outcome is None:
+                # The history is written before the end marker, which can lag (0.27 s in the
+                # recording): ask once instead of waiting for it.
+                asked_early = True
+                entry = await self._history(tracker.prompt_id)
+                if entry is not None and entry.status is not None and entry.status.completed:
+                    return entry
+        return None
+
+    async def _history(self, prompt_id: str) -> HistoryEntry | None:
+        body = await self._get_json(f"/history/{prompt_id}")
+        try:
+            return parse_history(body, prompt_id)
+        except ComfyProtocolError as exc:
+            raise bad_response(SERVICE, f"/history/{prompt_id}", str(exc)) from exc
+
+    async def _locate(self, prompt_id: str) -> tuple[str | None, HistoryEntry | None]:
+        """Where the server has the prompt: finished (with its entry), running, pending, or
+        nowhere (None, None)."""
+        entry = await self._history(prompt_id)
+        if entry is not None:
+            return "finished", entry
+        try:
+            where = queue_position(await self._get_json("/queue"), prompt_id)
+        except ComfyProtocolError as exc:
+            raise bad_response(SERVICE, "/queue", str(exc)) from exc
+        if where is None:  # it may have finished between the two requests
+            entry = await self._history(prompt_id)
+            return ("finished", entry) if entry is not None else (None, None)
+        return where, None
+
+    async def _poll_until_done(self, prompt_id: str) -> HistoryEntry:
+        while True:
+            where, entry = await self._locate(prompt_id)
+            if entry is not None:
+                return entry
+            if where is None:
+                raise self._lost(prompt_id)
+            await asyncio.sleep(self.settings.poll_interval_s)
+
+    async def _wait_history(self, prompt_id: str) -> HistoryEntry:
+        delay, waited = 0.02, 0.0
+        while True:
+            entry = await self._history(prompt_id)
+            if entry is not None:
+                return entry
+            if waited >= self.settings.history_wait_s:
+                raise RetryableJobError(
+                    f"comfyui: prompt {prompt_id} ended but has no history after {waited:.1f} s",
+                    details={"service": SERVICE, "reason": "no_history", "prompt_id": prompt_id},
+                )
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(0.5, delay * 2)
+
+    async def _stop_prompt(self, prompt_id: str) -> None:
+        """Best effort: drop it from the queue if pending, interrupt it if running."""
+        if prompt_id in self._stopping:
+            return
+        self._stopping.add(prompt_id)
+        try:
+            async with asyncio.timeout(self.settings.interrupt_timeout_s):
+                where = queue_position(await self._get_json("/queue"), prompt_id)
+                if where == "pending":
+                    await self._request("POST", "/queue", json={"delete": [prompt_id]})
+                elif where == "running":
+                    # Servers without targeted interrupts ignore the body; we checked it is ours.
+                    await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+        except (EmpropsError, ComfyProtocolError, TimeoutError) as exc:
+            log.warning("comfyui interrupt failed", prompt_id=prompt_id, error=str(exc))
+
+    # --- inputs and outputs ---------------------------------------------------------------------
+
+    async def _upload_inputs(
+        self, job: Job, spec: ComfyUIPayload, graph: dict[str, Any]
+    ) -> list[str]:
+        names: list[str] = []
+        for index, item in enumerate(spec.inputs):
+            data = await self._input_bytes(item)
+            mime = sniff_mime(data) or "application/octet-stream"
+            extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(
+                mime, "bin"
+            )
+            filename = item.filename or _UNSAFE_FILENAME.sub("_", f"{job.id}_{index}.{extension}")
+            response = await self._request(
+                "POST",
+                "/upload/image",
+                files={"image": (filename, data, mime)},
+                data={"type": "input", "subfolder": item.subfolder, "overwrite": "true"},
+            )
+            if response.status_code != 200:
+                raise failure_for_status(SERVICE, response)
+            body = parse_json_body(SERVICE, response)
+            if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+                raise bad_response(SERVICE, response.request.url, "upload answer has no name")
+            subfolder = body.get("subfolder") or ""
+            value = f"{subfolder}/{body['name']}" if subfolder else body["name"]
+            graph[item.node]["inputs"][item.input] = value
+            names.append(value)
+        return names
+
+    async def _input_bytes(self, item: InputFile) -> bytes:
+        limit = self.settings.max_input_bytes
+        if item.data_base64 is not None:
+            try:
+                data = base64.b64decode(item.data_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise PermanentJobError(
+                    f"comfyui: input for node {item.node} is not valid base64",
+                    details={"service": SERVICE, "node": item.node},
+                ) from None
+        else:
+            reference = item.path if item.path is not None else item.url
+            assert reference is not None
+            data = await load_input(
+                reference,
+                store=self.store,
+                client=self._fetch_client(),
+                limit=limit,
+                service=SERVICE,
+            )
+        if len(data) > limit:
+            raise PermanentJobError(
+                f"comfyui: input for node {item.node} is {len(data)} bytes, over {limit}",
+                details={"service": SERVICE, "node": item.node, "reason": "too_large"},
+            )
+        return data
+
+    async def _store_outputs(
+        self, entry: HistoryEntry, spec: ComfyUIPayload, store: BlobStore, target: OutputTarget
+    ) -> list[dict[str, Any]]:
+        types = frozenset(spec.output_types or self.settings.output_types)
+        nodes = frozenset(spec.output_nodes) if spec.output_nodes else None
+        stored: list[dict[str, Any]] = []
+        for index, (node_id, ref) in enumerate(entry.files(types, nodes)):
+            params = {"filename": ref.filename, "subfolder": ref.subfolder, "type": ref.type}
+            client = self._client()
+            try:
+                async with client.stream("GET", "/view", params=params) as response:
+                    if response.status_code != 200:
+                        await response.aread()
+                        # Listed in the history but gone: a rerun makes it again.
+                        raise failure_for_status(SERVICE, response, retryable=True)
+                    data = await read_limited(response, self.settings.max_output_bytes, SERVICE)
+                    declared = response.headers.get("content-type", "").split(";", 1)[0]
+            except httpx.HTTPError as exc:
+                raise failure_for_transport(SERVICE, exc, client.base_url.join("/view")) from exc
+            mime = sniff_mime(data) or (
+                declared if declared and declared != "application/octet-stream" else None
+            )
+            mime = mime or mime_for_filename(ref.filename)
+            item = await store_output(store, target, index, data, mime, source_name=ref.filename)
+            item["node"] = node_id
+            stored.append(item)
+        return stored
+
+    # --- failures -------------------------------------------------------------------------------
+
+    def _execution_failure(self, prompt_id: str, error: ExecutionError) -> JobFailure:
+        details = {"service": SERVICE, "prompt_id": prompt_id, **error.details()}
+        message = f"comfyui: prompt {prompt_id} failed: {error.summary()}"
+        if error.retryable:
+            return RetryableJobError(message, details={**details, "reason": "out_of_memory"})
+        return PermanentJobError(message, details={**details, "reason": "execution_error"})
+
+    def _interrupted(self, prompt_id: str) -> BaseException:
+        if prompt_id in self._stopping:
+            return asyncio.CancelledError(f"prompt {prompt_id} interrupted as asked")
+        return RetryableJobError(
+            f"comfyui: prompt {prompt_id} was interrupted on the server by someone else",
+            details={"service": SERVICE, "prompt_id": prompt_id, "reason": "interrupted"},
+        )
+
+    def _lost(self, prompt_id: str) -> RetryableJobError:
+        return RetryableJobError(
+            f"comfyui: prompt {prompt_id} is neither queued nor in the history (server restart?)",
+            details={"service": SERVICE, "prompt_id": prompt_id, "reason": "lost"},
+        )

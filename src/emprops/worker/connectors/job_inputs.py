@@ -1,0 +1,73 @@
+"""Input files a payload points at: a blob in the worker's store (by path or by the URL the store
+gave it, e.g. an earlier step's `src`) or a plain http(s) URL.
+
+Store URLs are read through the store (no HTTP round trip, works for file:// and s3:// too);
+other URLs are fetched with a client that carries no credentials of ours.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import httpx
+
+from emprops.storage import BlobStore
+from emprops.worker.connector import PermanentJobError
+from emprops.worker.connectors.http_failures import (
+    failure_for_status,
+    failure_for_transport,
+    read_limited,
+)
+from emprops.worker.connectors.job_outputs import failure_from_store
+
+_PROBE = "emprops-probe"
+
+
+def store_path_for(store: BlobStore, reference: str) -> str | None:
+    """The store path a reference names: itself when it is not a URL, the rest of a URL under the
+    store's own URL prefix, else None."""
+    if "://" not in reference:
+        return reference
+    probe_url = store.url_for(_PROBE)
+    root = probe_url[: -len(_PROBE)]
+    if root and reference.startswith(root):
+        return unquote(reference[len(root) :].split("?", 1)[0])
+    return None
+
+
+async def load_input(
+    reference: str,
+    *,
+    store: BlobStore | None,
+    client: httpx.AsyncClient,
+    limit: int,
+    service: str,
+) -> bytes:
+    """The bytes of one input, at most `limit` of them."""
+    path = store_path_for(store, reference) if store is not None else None
+    if store is not None and path is not None:
+        try:
+            data = await store.get(path)
+        except Exception as exc:
+            raise failure_from_store(exc, f"read input {path!r}") from exc
+    elif reference.startswith(("http://", "https://")):
+        try:
+            async with client.stream("GET", reference) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise failure_for_status(service, response)
+                data = await read_limited(response, limit, service)
+        except httpx.HTTPError as exc:
+            raise failure_for_transport(service, exc, reference) from exc
+    else:
+        raise PermanentJobError(
+            f"{service}: input {reference[:120]!r} is neither an http(s) URL nor in this worker's "
+            "blob store",
+            details={"service": service, "reason": "bad_input"},
+        )
+    if len(data) > limit:
+        raise PermanentJobError(
+            f"{service}: input {reference[:120]!r} is {len(data)} bytes, over the {limit} limit",
+            details={"service": service, "reason": "too_large"},
+        )
+    return data

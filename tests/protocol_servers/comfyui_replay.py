@@ -1,0 +1,557 @@
+"""A ComfyUI server that replays the recordings of a real one (shared/data/comfyui/).
+
+Each submitted graph is matched to a recording and answered with that recording's messages, in
+order, with its shapes and binary preview frames, the prompt id and client id rewritten to the
+submitted prompt's:
+
+- the recorded graph (EmptyImage → ImageInvert → ImageBlend → ImageScale → SaveImage; LoadImage may
+  stand in for an EmptyImage so an uploaded input can feed it): `prompt1`, or `prompt2_identical`
+  (everything cached) when the same graph ran before; recorded relative timings are kept;
+- the FakeSampler graph (1 EmptyImage → 2 FakeSampler → 3 SaveImage): `progress_with_preview`,
+  `error_at_step_1` when `fail_at_step` > 0, `interrupted` when `steps` > 3 (it stops after the
+  first step until `POST /interrupt` arrives);
+- an unknown class type or an ImageScale method outside the recorded list: the recorded HTTP 400s.
+
+The second trace file is stored compactly (no prompt_id, no timestamps, progress_state nodes as
+`[state, value, max]`); it is expanded to the full shapes the first trace shows.
+History entries are built from the replayed messages exactly as the recorded one is (prompt,
+outputs, status with its start/cached/success|error|interrupted messages, meta) and written before
+the `status` message that follows the last execution message, as ComfyUI's task_done does.
+
+Not in the recordings, from ComfyUI's server code, kept minimal: `/system_stats`, `/upload/*`
+answers, `/queue` item shape, `POST /queue` delete. Faults for tests (`fault`): "garbage_prompt"
+(HTML instead of JSON), "drop_socket" (close the socket after execution_start), "forget_prompt"
+(accept and then never run it or list it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import io
+import json
+import os
+import struct
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, Response
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("EMPROPS_SHARED_DIR", REPO.parent / "shared"))
+TRACE_DIR = SHARED / "data" / "comfyui"
+
+BASIC_GRAPH_CLASSES = {
+    "1": "EmptyImage",
+    "2": "EmptyImage",
+    "3": "ImageInvert",
+    "4": "ImageBlend",
+    "5": "ImageScale",
+    "6": "SaveImage",
+}
+SAMPLER_GRAPH_CLASSES = {"1": "EmptyImage", "2": "FakeSampler", "3": "SaveImage"}
+KNOWN_CLASSES = {*BASIC_GRAPH_CLASSES.values(), *SAMPLER_GRAPH_CLASSES.values(), "LoadImage"}
+EXECUTION_MESSAGES = (
+    "execution_start",
+    "execution_cached",
+    "execution_success",
+    "execution_error",
+    "execution_interrupted",
+)
+TERMINAL = ("execution_success", "execution_error", "execution_interrupted")
+INTERRUPT_WAIT_S = 60.0
+
+
+@lru_cache(maxsize=1)
+def recordings() -> tuple[dict[str, Any], dict[str, Any]]:
+    basic = json.loads((TRACE_DIR / "trace_basic_workflow.json").read_text())
+    sampler = json.loads((TRACE_DIR / "trace_progress_error_interrupt.json").read_text())
+    return basic, sampler
+
+
+def basic_graph() -> dict[str, Any]:
+    """The graph the first recording ran, from its history."""
+    basic, _ = recordings()
+    prompt_id = basic["prompt1"]["prompt_id"]
+    graph: dict[str, Any] = copy.deepcopy(basic["prompt1"]["history"][prompt_id]["prompt"][2])
+    return graph
+
+
+def sampler_graph(
+    *, steps: int = 3, fail_at_step: int = 0, send_preview: bool = True
+) -> dict[str, Any]:
+    """The second recording's graph, from the inputs its error message lists."""
+    return {
+        "1": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0x222222},
+        },
+        "2": {
+            "class_type": "FakeSampler",
+            "inputs": {
+                "image": ["1", 0],
+                "steps": steps,
+                "step_seconds": 0.0,
+                "send_preview": send_preview,
+                "fail_at_step": fail_at_step,
+            },
+        },
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "fs"}},
+    }
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _replace(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, str):
+        return new if value == old else value
+    if isinstance(value, list):
+        return [_replace(item, old, new) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: _now_ms() if key == "timestamp" else _replace(item, old, new)
+            for key, item in value.items()
+        }
+    return value
+
+
+def _expand_compact(message: dict[str, Any], prompt_id: str) -> dict[str, Any]:
+    """The second trace's compact form → the full shape the first trace shows."""
+    kind, data = message["type"], dict(message["data"])
+    if kind == "progress_state":
+        nodes = {
+            node: {
+                "value": value,
+                "max": maximum,
+                "state": state,
+                "node_id": node,
+                "prompt_id": prompt_id,
+                "display_node_id": node,
+                "parent_node_id": None,
+                "real_node_id": node,
+            }
+            for node, (state, value, maximum) in data["nodes"].items()
+        }
+        return {"type": kind, "data": {"prompt_id": prompt_id, "nodes": nodes}}
+    if kind in ("execution_start", "execution_success"):
+        return {"type": kind, "data": {"prompt_id": prompt_id, "timestamp": _now_ms()}}
+    if kind == "execution_cached":
+        return {
+            "type": kind,
+            "data": {"nodes": data["nodes"], "prompt_id": prompt_id, "timestamp": _now_ms()},
+        }
+    if kind in ("execution_error", "execution_interrupted"):
+        return {"type": kind, "data": {"prompt_id": prompt_id, **data, "timestamp": _now_ms()}}
+    if kind in ("executing", "executed", "progress"):
+        return {"type": kind, "data": {**data, "prompt_id": prompt_id}}
+    return {"type": kind, "data": data}
+
+
+def preview_frame(length: int, event: int, image_format: int) -> bytes:
+    """A binary preview frame of the recorded total length: event, format, then a real JPEG
+    (padded to length with a comment segment)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (34, 34, 34)).save(buffer, "JPEG", quality=95)
+    jpeg = buffer.getvalue()
+    missing = length - 8 - len(jpeg)
+    if missing >= 4:
+        jpeg = (
+            jpeg[:2]
+            + b"\xff\xfe"
+            + struct.pack(">H", missing - 2)
+            + b"\0" * (missing - 4)
+            + jpeg[2:]
+        )
+    return struct.pack(">II", event, image_format) + jpeg
+
+
+def output_png(graph: dict[str, Any], size: int | None, color: tuple[int, int, int]) -> bytes:
+    """A PNG like SaveImage writes (graph as `prompt` text), padded to the recorded size."""
+    info = PngInfo()
+    info.add_text("prompt", json.dumps(graph))
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), color).save(buffer, "PNG", pnginfo=info, compress_level=4)
+    data = buffer.getvalue()
+    if size is not None and size - len(data) >= 14:
+        padded = PngInfo()
+        padded.add_text("prompt", json.dumps(graph))
+        padded.add_text("pad", " " * (size - len(data) - 12 - 4))
+        buffer = io.BytesIO()
+        Image.new("RGB", (256, 256), color).save(buffer, "PNG", pnginfo=padded, compress_level=4)
+        data = buffer.getvalue()
+    return data
+
+
+@dataclass
+class Submitted:
+    prompt_id: str
+    number: int
+    graph: dict[str, Any]
+    client_id: str | None
+    scenario: str
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def queue_item(self) -> list[Any]:
+        outputs = [n for n, node in self.graph.items() if node.get("class_type") == "SaveImage"]
+        return [self.number, self.prompt_id, self.graph, {"client_id": self.client_id}, outputs]
+
+
+class ComfyUIReplay:
+    """The replay server's state; `app` is the ASGI app to serve."""
+
+    def __init__(self, *, time_scale: float = 1.0) -> None:
+        self.time_scale = time_scale
+        self.fault: str | None = None
+        self.hold_end_marker: asyncio.Event | None = None
+        self.sockets: dict[str, WebSocket] = {}
+        self.history: dict[str, dict[str, Any]] = {}
+        self.files: dict[tuple[str, str, str], bytes] = {}
+        self.prompts: list[dict[str, Any]] = []
+        self.interrupts: list[dict[str, Any]] = []
+        self.uploads: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+        self.running: Submitted | None = None
+        self.pending: list[Submitted] = []
+        self.submitted: dict[str, Submitted] = {}
+        self.ran_graphs: set[str] = set()
+        self.number = 0
+        self._wake = asyncio.Event()
+        self._interrupt = asyncio.Event()
+        self._executor: asyncio.Task[None] | None = None
+        self.app = self._build_app()
+
+    # --- scenario choice ------------------------------------------------------------------------
+
+    def _rejection(self, graph: dict[str, Any]) -> dict[str, Any] | None:
+        basic, _ = recordings()
+        for node_id, node in graph.items():
+            class_type = node.get("class_type") if isinstance(node, dict) else None
+            if class_type not in KNOWN_CLASSES:
+                body = copy.deepcopy(basic["unknown_node"][0]["body"])
+                body["error"]["message"] = (
+                    f"Cannot execute because node {class_type} does not exist."
+                )
+                body["error"]["details"] = f"Node ID '#{node_id}'"
+                return body
+        recorded = basic["invalid_prompt"][0]["body"]
+        ((scale_id, scale_error),) = recorded["node_errors"].items()
+        allowed = scale_error["errors"][0]["extra_info"]["input_config"][0]
+        for node_id, node in graph.items():
+            if node["class_type"] != "ImageScale":
+                continue
+            method = node.get("inputs", {}).get("upscale_method")
+            if method not in allowed:
+                body = copy.deepcopy(recorded)
+                error = body["node_errors"].pop(scale_id)
+                issue = error["errors"][0]
+                issue["details"] = f"upscale_method: {method!r} not in {allowed}"
+                issue["extra_info"]["received_value"] = method
+                body["node_errors"][node_id] = error
+                return body
+        return None
+
+    def _scenario(self, graph: dict[str, Any]) -> str | None:
+        classes = {node_id: node["class_type"] for node_id, node in graph.items()}
+        if classes == SAMPLER_GRAPH_CLASSES:
+            inputs = graph["2"]["inputs"]
+            if int(inputs.get("fail_at_step", 0)) > 0:
+                return "error_at_step_1"
+            return "interrupted" if int(inputs.get("steps", 3)) > 3 else "progress_with_preview"
+        basic_like = {k: ("EmptyImage" if v == "LoadImage" else v) for k, v in classes.items()}
+        if basic_like == BASIC_GRAPH_CLASSES:
+            key = json.dumps(graph, sort_keys=True)
+            return "prompt2_identical" if key in self.ran_graphs else "prompt1"
+        return None
+
+    # --- execution ------------------------------------------------------------------------------
+
+    async def _send(self, item: Submitted, message: dict[str, Any] | bytes) -> None:
+        if isinstance(message, dict):
+            item.sent.append(message)
+        if isinstance(message, dict) and message["type"] == "status":
+            targets = list(self.sockets.values())  # queue status goes to everyone
+        else:
+            socket = self.sockets.get(item.client_id or "")
+            targets = [socket] if socket is not None else []
+        for socket in targets:
+            with contextlib.suppress(Exception):
+                if isinstance(message, bytes):
+                    await socket.send_bytes(message)
+                else:
+                    await socket.send_text(json.dumps(message))
+        if (
+            self.fault == "drop_socket"
+            and isinstance(message, dict)
+            and message["type"] == "execution_start"
+        ):
+            socket = self.sockets.pop(item.client_id or "", None)
+            if socket is not None:
+                with contextlib.suppress(Exception):
+                    await socket.close(code=1011)
+
+    def _record_history(self, item: Submitted) -> None:
+        if item.prompt_id in self.history:
+            return
+        outputs: dict[str, Any] = {}
+        meta: dict[str, Any] = {}
+        messages: list[list[Any]] = []
+        for message in item.sent:
+            kind, data = message["type"], message["data"]
+            if kind == "executed":
+                node = data["node"]
+                outputs[node] = data["output"]
+                meta[node] = {
+                    "node_id": node,
+                    "display_node": data.get("display_node", node),
+                    "parent_node": None,
+                    "real_node_id": node,
+                }
+            if kind in EXECUTION_MESSAGES:
+                messages.append([kind, data])
+        success = any(kind == "execution_success" for kind, _ in messages)
+        self.history[item.prompt_id] = {
+            "prompt": item.queue_item(),
+            "outputs": outputs,
+            "status": {
+                "status_str": "success" if success else "error",
+                "completed": success,
+                "messages": messages,
+            },
+            "meta": meta,
+        }
+        if success:
+            self.ran_graphs.add(json.dumps(item.graph, sort_keys=True))
+
+    def _make_files(self, item: Submitted, message: dict[str, Any]) -> None:
+        basic, _ = recordings()
+        size = basic["view"]["bytes"] if item.scenario.startswith("prompt") else None
+        color = (0, 127, 255) if item.scenario.startswith("prompt") else (34, 34, 34)
+        for files in message["data"]["output"].values():
+            for ref in files:
+                key = (ref["type"], ref["subfolder"], ref["filename"])
+                if key not in self.files:
+                    self.files[key] = output_png(item.graph, size, color)
+
+    async def _emit(self, item: Submitted, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "status" and any(m["type"] in TERMINAL for m in item.sent):
+            self._record_history(item)  # task_done writes the history, then announces the queue
+        if kind == "executing" and message["data"].get("node") is None:
+            self._record_history(item)
+        if kind == "executed":
+            self._make_files(item, message)
+        if kind == "executing" and message["data"].get("node") is None and self.hold_end_marker:
+            await self.hold_end_marker.wait()  # a test holds the lagging end marker back
+        await self._send(item, message)
+
+    async def _play(self, item: Submitted) -> None:
+        basic, sampler = recordings()
+        if item.scenario in ("prompt1", "prompt2_identical"):
+            log = basic[item.scenario]["log"]
+            recorded_id = log[0]["body"]["prompt_id"]
+            previous = 0.0
+            for entry in log[1:]:
+                await asyncio.sleep(max(0.0, entry["t"] - previous) * self.time_scale)
+                previous = entry["t"]
+                message = _replace(entry["ws"], recorded_id, item.prompt_id)
+                await self._emit(item, message)
+            return
+        recording = sampler[item.scenario]
+        sequence = recording["seq"]
+        gap = recording["seconds"] / max(1, len(sequence)) * self.time_scale
+        for entry in sequence:
+            await asyncio.sleep(gap)
+            if "binary" in entry:
+                frame = entry["binary"]
+                await self._send(
+                    item, preview_frame(frame["len"], frame["event"], frame["image_format"])
+                )
+                continue
+            message = _expand_compact(entry, item.prompt_id)
+            if message["type"] == "execution_interrupted":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._interrupt.wait(), INTERRUPT_WAIT_S)
+            await self._emit(item, message)
+
+    async def _execute_forever(self) -> None:
+        while True:
+            while not self.pending:
+                self._wake.clear()
+                await self._wake.wait()
+            item = self.pending.pop(0)
+            self.running = item
+            self._interrupt.clear()
+            try:
+                await self._play(item)
+            finally:
+                self._record_history(item)
+                self.running = None
+
+    def _ensure_executor(self) -> None:
+        if self._executor is None or self._executor.done():
+            self._executor = asyncio.get_running_loop().create_task(self._execute_forever())
+
+    async def aclose(self) -> None:
+        if self._executor is not None:
+            self._executor.cancel()
+            with contextlib.suppress(BaseException):
+                await self._executor
+
+    # --- HTTP and WebSocket ---------------------------------------------------------------------
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI()
+        basic, _ = recordings()
+
+        @app.websocket("/ws")
+        async def websocket(socket: WebSocket) -> None:
+            await socket.accept()
+            sid = socket.query_params.get("clientId") or uuid.uuid4().hex
+            self.sockets[sid] = socket
+            greeting = copy.deepcopy(basic["on_connect"])
+            greeting["data"]["sid"] = sid
+            greeting["data"]["status"]["exec_info"]["queue_remaining"] = len(self.pending) + (
+                1 if self.running else 0
+            )
+            try:
+                await socket.send_text(json.dumps(greeting))
+                while True:
+                    await socket.receive_text()
+            except (WebSocketDisconnect, RuntimeError):
+                pass
+            finally:
+                if self.sockets.get(sid) is socket:
+                    del self.sockets[sid]
+
+        @app.post("/prompt")
+        async def post_prompt(request: Request) -> Response:
+            body = await request.json()
+            self.prompts.append(body)
+            if self.fault == "garbage_prompt":
+                return Response("<html><body>502 Bad Gateway</body></html>", media_type="text/html")
+            graph = body.get("prompt")
+            if not isinstance(graph, dict):
+                return JSONResponse({"error": "no prompt"}, status_code=400)
+            rejection = self._rejection(graph)
+            if rejection is not None:
+                return JSONResponse(rejection, status_code=400)
+            scenario = self._scenario(graph)
+            if scenario is None:
+                return JSONResponse({"replay": "no recording for this graph"}, status_code=500)
+            item = Submitted(str(uuid.uuid4()), self.number, graph, body.get("client_id"), scenario)
+            self.number += 1
+            self.submitted[item.prompt_id] = item
+            if self.fault != "forget_prompt":
+                self.pending.append(item)
+                self._ensure_executor()
+                self._wake.set()
+            return JSONResponse(
+                {"prompt_id": item.prompt_id, "number": item.number, "node_errors": {}}
+            )
+
+        @app.get("/prompt")
+        async def get_prompt() -> dict[str, Any]:
+            remaining = len(self.pending) + (1 if self.running else 0)
+            return {"exec_info": {"queue_remaining": remaining}}
+
+        @app.get("/history/{prompt_id}")
+        async def get_history(prompt_id: str) -> dict[str, Any]:
+            entry = self.history.get(prompt_id)
+            return {prompt_id: entry} if entry is not None else {}
+
+        @app.get("/queue")
+        async def get_queue() -> dict[str, Any]:
+            return {
+                "queue_running": [self.running.queue_item()] if self.running else [],
+                "queue_pending": [item.queue_item() for item in self.pending],
+            }
+
+        @app.post("/queue")
+        async def post_queue(request: Request) -> Response:
+            body = await request.json()
+            for prompt_id in body.get("delete", []):
+                self.deleted.append(prompt_id)
+                self.pending = [item for item in self.pending if item.prompt_id != prompt_id]
+            if body.get("clear"):
+                self.pending.clear()
+            return Response(status_code=200)
+
+        @app.post("/interrupt")
+        async def post_interrupt(request: Request) -> Response:
+            raw = await request.body()
+            try:
+                body = json.loads(raw) if raw else {}
+            except json.JSONDecodeError:
+                body = {}
+            self.interrupts.append(body)
+            target = body.get("prompt_id")
+            if self.running is not None and target in (None, self.running.prompt_id):
+                self._interrupt.set()
+            return Response(status_code=200)
+
+        @app.get("/view")
+        async def view(filename: str, subfolder: str = "", type: str = "output") -> Response:
+            data = self.files.get((type, subfolder, filename))
+            if data is None:
+                return Response(status_code=404)
+            media = basic["view"]["content_type"] if filename.endswith(".png") else None
+            return Response(
+                data,
+                media_type=media or "application/octet-stream",
+                headers={"Content-Disposition": f'filename="{filename}"'},
+            )
+
+        async def upload(request: Request, kind: str) -> Response:
+            content_type = request.headers.get("content-type", "")
+            raw = await request.body()
+            message = BytesParser(policy=HTTP).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+            )
+            fields: dict[str, str] = {}
+            image: tuple[str, bytes] | None = None
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                filename = part.get_filename()
+                payload = part.get_payload(decode=True) or b""
+                if name == "image" and filename:
+                    image = (filename, payload)
+                elif isinstance(name, str):
+                    fields[name] = payload.decode()
+            if image is None:
+                return Response(status_code=400)
+            subfolder = fields.get("subfolder", "")
+            folder = fields.get("type", "input")
+            self.files[(folder, subfolder, image[0])] = image[1]
+            self.uploads.append(
+                {"kind": kind, "filename": image[0], "size": len(image[1]), **fields}
+            )
+            return JSONResponse({"name": image[0], "subfolder": subfolder, "type": folder})
+
+        @app.post("/upload/image")
+        async def upload_image(request: Request) -> Response:
+            return await upload(request, "image")
+
+        @app.post("/upload/mask")
+        async def upload_mask(request: Request) -> Response:
+            return await upload(request, "mask")
+
+        @app.get("/system_stats")
+        async def system_stats() -> dict[str, Any]:
+            return {
+                "system": {"os": "posix", "comfyui_version": "0.3.64", "embedded_python": False},
+                "devices": [{"name": "cpu", "type": "cpu", "index": None}],
+            }
+
+        return app
