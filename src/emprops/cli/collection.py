@@ -36,7 +36,8 @@ WorkflowOption = Annotated[
     typer.Option(
         "--workflow",
         "-w",
-        help="Accept this workflow name too (NAME or NAME=TYPE; TYPE defaults to comfy_workflow).",
+        help="Accept this workflow name too: NAME, NAME=TYPE or NAME=TYPE:SERVICE "
+        "(TYPE defaults to comfy_workflow; SERVICE is the queue service that runs it).",
     ),
 ]
 
@@ -46,10 +47,11 @@ def _catalog(extra: list[str] | None) -> WorkflowCatalog:
     types = get_args(WorkflowType)
     for item in extra or []:
         name, _, kind = item.partition("=")
+        kind, _, service = kind.partition(":")
         kind = kind or "comfy_workflow"
         if kind not in types:
             raise typer.BadParameter(f"workflow type {kind!r} is not one of {', '.join(types)}")
-        catalog.register(WorkflowDefinition(name=name, type=kind))
+        catalog.register(WorkflowDefinition(name=name, type=kind, service=service or None))
     return catalog
 
 

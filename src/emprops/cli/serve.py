@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from emprops.api.app import create_app
 from emprops.cli.context import clear_errors
 from emprops.core.logging import configure_logging
 from emprops.core.settings import get_settings
@@ -20,6 +18,10 @@ def run_serve(
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs); migrates the database first."""
+    import uvicorn
+
+    from emprops.api.app import create_app
+
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     if workers == 1:

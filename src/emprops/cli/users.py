@@ -6,13 +6,8 @@ from typing import Annotated
 
 import typer
 
-from emprops.auth.repository import AuthRepository
-from emprops.auth.schemas import ApiKeyCreate
-from emprops.auth.secret_key import load_secret_key
-from emprops.auth.service import AuthService
 from emprops.cli.context import clear_errors, run_command
 from emprops.core.settings import get_settings
-from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
 
 app = typer.Typer(no_args_is_help=True, help="Users and API keys (local administration).")
 
@@ -24,6 +19,12 @@ def create(
     admin: Annotated[bool, typer.Option(help="Make an administrator.")] = False,
 ) -> None:
     """Create a user and print an API key for it (shown once)."""
+    from emprops.auth.repository import AuthRepository
+    from emprops.auth.schemas import ApiKeyCreate
+    from emprops.auth.secret_key import load_secret_key
+    from emprops.auth.service import AuthService
+    from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
+
     settings = get_settings()
 
     async def main() -> None:

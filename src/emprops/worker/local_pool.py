@@ -6,12 +6,14 @@ what runs locally is exactly what runs on a GPU box elsewhere.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 
 class LocalWorkerPool:
@@ -38,11 +40,13 @@ class LocalWorkerPool:
         args = [sys.executable, "-m", "emprops", "worker", "--services", ",".join(self.services),
                 "--concurrency", str(self.concurrency), "--worker-id", worker_id,
                 *self.extra_args]  # fmt: skip
-        out: int | object = subprocess.DEVNULL
+        out: int | IO[bytes] = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{worker_id}.log", "wb")  # noqa: SIM115 - child owns it
-        return subprocess.Popen(args, env=self.env, stdout=out, stderr=out)  # type: ignore[arg-type]
+        return subprocess.Popen(
+            args, env=self.env, stdout=out, stderr=out, preexec_fn=_terminate_with_parent
+        )
 
     def start(self) -> None:
         for i in range(self.count):
@@ -82,6 +86,17 @@ class LocalWorkerPool:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def _terminate_with_parent() -> None:
+    """Linux: SIGTERM the worker when its parent dies (even by SIGKILL), so it hands back its jobs
+    instead of lingering as an orphan."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def settings_env(data_dir: Path, **overrides: str | None) -> dict[str, str]:
