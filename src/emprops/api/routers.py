@@ -2,10 +2,16 @@
 
 from fastapi import APIRouter
 
+from emprops.assets.endpoints import router as assets_router
 from emprops.auth.endpoints import router as auth_router
+from emprops.collection.endpoints import router as collection_router
 from emprops.projects.endpoints import router as projects_router
+from emprops.workflow_registry.endpoints import router as workflow_registry_router
 
 ROUTERS: list[APIRouter] = [
     auth_router,
     projects_router,
+    collection_router,
+    workflow_registry_router,
+    assets_router,
 ]

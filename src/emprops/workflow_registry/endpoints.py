@@ -1,0 +1,70 @@
+"""Registered-workflow routes: any authenticated caller reads, administrators write."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from emprops.api.dependencies import DbSession
+from emprops.api.errors import ErrorResponse
+from emprops.auth import AdminPrincipal, CurrentPrincipal
+from emprops.workflow_registry.repository import WorkflowRepository
+from emprops.workflow_registry.schemas import WorkflowCreate, WorkflowOut, WorkflowUpdate
+from emprops.workflow_registry.service import WorkflowRegistryService
+from emprops.workflow_registry.workflow_data import RegisteredType
+
+ERRORS = {code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422, 429)}
+router = APIRouter(prefix="/workflows", tags=["workflows"], responses=ERRORS)  # type: ignore[arg-type]
+
+
+def workflow_service(session: DbSession) -> WorkflowRegistryService:
+    return WorkflowRegistryService(WorkflowRepository(session))
+
+
+Service = Annotated[WorkflowRegistryService, Depends(workflow_service)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_workflow(
+    body: WorkflowCreate, _admin: AdminPrincipal, service: Service
+) -> WorkflowOut:
+    return WorkflowOut.model_validate(await service.create(body))
+
+
+@router.get("")
+async def list_workflows(
+    _principal: CurrentPrincipal,
+    service: Service,
+    type: RegisteredType | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[WorkflowOut]:
+    """Registered workflows by name (the built-ins `variables`, `layers`, `animate` are not rows)."""
+    records = await service.list_workflows(workflow_type=type, limit=limit, offset=offset)
+    return [WorkflowOut.model_validate(r) for r in records]
+
+
+@router.get("/{workflow_id}")
+async def get_workflow(
+    workflow_id: uuid.UUID, _principal: CurrentPrincipal, service: Service
+) -> WorkflowOut:
+    return WorkflowOut.model_validate(await service.get(workflow_id))
+
+
+@router.patch("/{workflow_id}")
+async def update_workflow(
+    workflow_id: uuid.UUID, body: WorkflowUpdate, _admin: AdminPrincipal, service: Service
+) -> WorkflowOut:
+    return WorkflowOut.model_validate(await service.update(workflow_id, body))
+
+
+@router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_workflow(
+    workflow_id: uuid.UUID, _admin: AdminPrincipal, service: Service
+) -> Response:
+    await service.delete(workflow_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
