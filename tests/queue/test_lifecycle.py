@@ -216,3 +216,18 @@ async def test_retention_is_per_job(broker: Broker) -> None:
     assert 0 < short_ttl <= 1000
     assert default_ttl > 23 * 3600 * 1000
     assert await broker.redis.pttl(broker.keys.events("short")) <= 1000
+
+
+async def test_a_queued_job_has_no_event_stream_until_something_happens(broker: Broker) -> None:
+    """A one-entry stream costs ~4.7 KB; a queued job stores only its hash and its queue entry."""
+    await submit(broker, "j", payload={"prompt": "a small payload"})
+    assert await broker.redis.exists(broker.keys.events("j")) == 0
+    first = await broker.read_events("j")
+    assert [(e.id, e.event) for e in first] == [("0-1", "job_submitted")]
+    assert first[0].data == {"service_required": "echo", "priority": 50}
+    await broker.claim(caps())
+    assert await broker.redis.exists(broker.keys.events("j")) == 1
+    assert [e.event for e in await broker.read_events("j")] == ["job_submitted", "job_claimed"]
+    assert [e.event for e in await broker.read_events("j", after="0-1")] == ["job_claimed"]
+    usage = await broker.redis.memory_usage(broker.keys.job("j"))
+    assert usage is not None and usage < 1000

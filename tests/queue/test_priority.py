@@ -78,3 +78,44 @@ def test_claim_order_is_the_sorted_order(broker_factory_sync, jobs: list[tuple[i
         f"j{i}" for i, _ in sorted(enumerate(jobs), key=lambda x: (-x[1][0], x[1][1], x[0]))
     ]
     assert asyncio.run(run()) == expected
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["echo", "render"]), st.integers(0, 3), st.booleans()),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(1, 7),
+)
+def test_paged_merge_across_services_claims_in_global_order(  # type: ignore[no-untyped-def]
+    broker_factory_sync, jobs: list[tuple[str, int, bool]], batch: int
+) -> None:
+    """Candidates are read in pages per service and merged; skipped and claimed entries shift the
+    pages under the cursor. The claimed order must still be the global order of matching jobs."""
+    caps = WorkerCapabilities(worker_id="w", services=["echo", "render"])
+
+    async def run() -> tuple[list[str], int]:
+        broker = await broker_factory_sync()
+        for i, (service, priority, runnable) in enumerate(jobs):
+            await broker.submit(
+                JobRequest(
+                    id=f"j{i}", service_required=service, priority=priority * 10,
+                    requirements=None if runnable else {"gpu_memory_gb": 80},
+                )
+            )  # fmt: skip
+        order: list[str] = []
+        while (result := await broker.claim(caps, count=batch)).jobs:
+            order += [claimed.job.id for claimed in result.jobs]
+        left = sum([await broker.redis.zcard(broker.keys.pending(s)) for s in ("echo", "render")])
+        await broker.redis.aclose()
+        return order, left
+
+    matching = [(i, p) for i, (_, p, runnable) in enumerate(jobs) if runnable]
+    expected = [f"j{i}" for i, _ in sorted(matching, key=lambda x: (-x[1], x[0]))]
+    order, left = asyncio.run(run())
+    assert order == expected
+    assert left == len(jobs) - len(matching)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from emprops.core.redis_connection import AsyncRedis
 from emprops.core.settings import Settings
 from emprops.queue.errors import DuplicateJobError, LeaseLostError, UnknownServiceError
-from emprops.queue.events import JobEvent
+from emprops.queue.events import SUBMITTED_EVENT_ID, JobEvent
 from emprops.queue.job_codec import decode_job, encode_submit_fields
 from emprops.queue.keys import QueueKeys
 from emprops.queue.models import Job, JobRequest, WorkerCapabilities
@@ -105,6 +105,19 @@ class QueueStats(BaseModel):
     @property
     def pending_total(self) -> int:
         return sum(self.pending.values())
+
+
+def submitted_event(job: Job) -> JobEvent:
+    """The `job_submitted` event, rebuilt from the job (it is published live, never stored)."""
+    created = int(job.created_at.timestamp() * 1000) if job.created_at else 0
+    priority = job.workflow_priority if job.workflow_priority is not None else job.priority
+    return JobEvent(
+        id=SUBMITTED_EVENT_ID,
+        job_id=job.id,
+        event="job_submitted",
+        ts=created,
+        data={"service_required": job.service_required, "priority": priority},
+    )
 
 
 def capabilities_json(caps: WorkerCapabilities) -> str:
@@ -201,13 +214,22 @@ class Broker:
     async def read_events(
         self, job_id: str, after: str = "0-0", *, block_ms: int | None = None, count: int = 100
     ) -> list[JobEvent]:
+        submitted: list[JobEvent] = []
+        if after in ("0", "0-0"):
+            job = await self.get(job_id)
+            if job is not None:
+                submitted = [submitted_event(job)]
+                after = SUBMITTED_EVENT_ID
         reply: Any = await self.redis.xread(
-            {self.keys.events(job_id): after}, count=count, block=block_ms
+            {self.keys.events(job_id): after},
+            count=count,
+            block=None if submitted else block_ms,
         )
         if not reply:
-            return []
+            return submitted
         entries = reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
-        return [JobEvent.from_stream(job_id, entry_id, fields) for entry_id, fields in entries]
+        stored = [JobEvent.from_stream(job_id, entry_id, fields) for entry_id, fields in entries]
+        return submitted + stored
 
     async def follow(
         self, job_id: str, after: str = "0-0", *, block_ms: int = 5_000

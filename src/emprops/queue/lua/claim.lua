@@ -7,24 +7,50 @@ local worker_id, caps = ARGV[2], cjson.decode(ARGV[3])
 local scan, count, lease = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
 
-local cands = {}
+-- Candidates come in small pages per service, merged by (score, member): a claim whose first
+-- candidates match reads little, and the cost does not grow with the depth of the queue.
+local PAGE = math.min(scan, 16)
+local cursors = {}
 for _, service in ipairs(caps.services) do
-  local top = redis.call('ZRANGE', PREFIX .. 'pending:' .. service, 0, scan - 1, 'WITHSCORES')
-  for i = 1, #top, 2 do
-    cands[#cands + 1] = {member = top[i], score = tonumber(top[i + 1]), service = service}
-  end
-end
-if #caps.services > 1 then
-  table.sort(cands, function(a, b)
-    if a.score ~= b.score then return a.score < b.score end
-    return a.member < b.member
-  end)
+  cursors[#cursors + 1] = {key = PREFIX .. 'pending:' .. service, service = service, offset = 0,
+    buf = {}, pos = 1, done = false}
 end
 
-local out, scanned = {0, ''}, 0
-local taken = 0
-for i = 1, math.min(#cands, scan) do
-  local c = cands[i]
+local function fill(c)
+  if c.done or c.pos <= #c.buf then return end
+  local page = redis.call('ZRANGE', c.key, c.offset, c.offset + PAGE - 1, 'WITHSCORES')
+  c.buf, c.pos = {}, 1
+  for i = 1, #page, 2 do
+    c.buf[#c.buf + 1] = {member = page[i], score = tonumber(page[i + 1])}
+  end
+  c.offset = c.offset + #c.buf
+  if #c.buf == 0 then c.done = true end
+end
+
+local function next_candidate()
+  local best, from = nil, nil
+  for _, c in ipairs(cursors) do
+    fill(c)
+    local head = c.buf[c.pos]
+    if head and (best == nil or head.score < best.score
+        or (head.score == best.score and head.member < best.member)) then
+      best, from = head, c
+    end
+  end
+  if best then from.pos = from.pos + 1 end
+  return best, from
+end
+
+-- Removing an entry the cursor already passed shifts the ones after it down by one.
+local function remove(c, member)
+  redis.call('ZREM', c.key, member)
+  c.offset = c.offset - 1
+end
+
+local out, scanned, taken = {0, ''}, 0, 0
+while scanned < scan and taken < count do
+  local c, from = next_candidate()
+  if c == nil then break end
   local job_id = string.sub(c.member, 18)
   local job_key = PREFIX .. 'job:' .. job_id
   local f = redis.call('HMGET', job_key, 'service_required', 'customer_id', 'workflow_id',
@@ -32,10 +58,10 @@ for i = 1, math.min(#cands, scan) do
   scanned = scanned + 1
   if f[5] ~= 'pending' then
     -- A leftover entry (job expired or already moved): drop it so it is not scanned again.
-    redis.call('ZREM', PREFIX .. 'pending:' .. c.service, c.member)
+    remove(from, c.member)
   elseif not (f[6] == worker_id and tonumber(f[7] or 0) > now)
       and matches(caps, job_view(job_id, f)) then
-    redis.call('ZREM', PREFIX .. 'pending:' .. c.service, c.member)
+    remove(from, c.member)
     local attempt = redis.call('HINCRBY', job_key, 'attempt', 1)
     redis.call('HSET', job_key, 'status', 'assigned', 'worker_id', worker_id,
       'assigned_at', fmt(now))
@@ -43,7 +69,6 @@ for i = 1, math.min(#cands, scan) do
     emit(job_id, 'job_claimed', cjson.encode({worker_id = worker_id, attempt = attempt}))
     out[#out + 1] = redis.call('HGETALL', job_key)
     taken = taken + 1
-    if taken >= count then break end
   end
 end
 out[1] = scanned

@@ -39,6 +39,10 @@ for k, v in pairs(fields) do flat[#flat + 1] = k; flat[#flat + 1] = v end
 redis.call('HSET', job_key, unpack(flat))
 redis.call('ZADD', KEYS[3], score, member)
 redis.call('SADD', KEYS[5], service)
-emit(id, 'job_submitted', cjson.encode({service_required = service, priority = p}))
+-- Announced live only: a queued job has no event stream yet (a one-entry stream costs ~4.7 KB,
+-- twenty times the job itself). Replay rebuilds this first event from the job hash.
+redis.call('PUBLISH', PREFIX .. 'events', '{"job_id":' .. cjson.encode(id) ..
+  ',"id":"0-1","event":"job_submitted","ts":' .. fmt(now) .. ',"data":' ..
+  cjson.encode({service_required = service, priority = p}) .. '}')
 redis.call('PUBLISH', PREFIX .. 'wake', service)
 return {'created', id}
