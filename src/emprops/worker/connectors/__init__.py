@@ -13,6 +13,7 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "ollama": "emprops.worker.connectors.ollama:OllamaConnector",
     "openai": "emprops.worker.connectors.openai:OpenAIConnector",
     "http": "emprops.worker.connectors.http_api:HttpApiConnector",
+    "render": "emprops.worker.connectors.render:RenderConnector",
 }
 
 
