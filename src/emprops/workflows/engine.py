@@ -268,8 +268,9 @@ class _Run:
         if step.id in self.plans:
             payload = {**payload, **self.plans[step.id][g]}
         if definition.type == "renderer":
+            # A renderer is a pure function of its inputs and the hash (its seed comes from it).
             payload = {"renderer": step.node_name, **payload, "hash": hash_,
-                       "seed": generation_seed(hash_), "output_path": output_path}  # fmt: skip
+                       "output_path": output_path}  # fmt: skip
         elif definition.type == "comfy_workflow":
             payload = {"seed": generation_seed(hash_), **payload}
         position = engine._order.index(step.id)
