@@ -17,6 +17,7 @@ from emprops.auth.secret_key import load_secret_key
 from emprops.core.redis_connection import close_endpoint, open_endpoint
 from emprops.core.settings import Settings, get_settings
 from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
+from emprops.generations import GenerationDispatcher
 from emprops.queue.broker import Broker, BrokerConfig
 from emprops.worker.connectors import BUILTIN_CONNECTORS
 
@@ -52,9 +53,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             redis_endpoint=endpoint, redis=redis, broker=Broker(redis, config),
             secret=load_secret_key(settings),
         )  # fmt: skip
+        # generations: the outbox dispatcher and run supervisor run beside the API
+        emprops_state: AppState = app.state.emprops
+        dispatcher = GenerationDispatcher(emprops_state.sessions, emprops_state.broker, redis)
+        app.state.generation_dispatcher = dispatcher
+        await dispatcher.start()
         try:
             yield
         finally:
+            await dispatcher.stop()  # generations: before Redis and the database close
             await redis.aclose()
             await asyncio.to_thread(close_endpoint, endpoint)
             await engine.dispose()

@@ -5,6 +5,8 @@ from fastapi import APIRouter
 from emprops.assets.endpoints import router as assets_router
 from emprops.auth.endpoints import router as auth_router
 from emprops.collection.endpoints import router as collection_router
+from emprops.credits.endpoints import router as credits_router
+from emprops.generations.endpoints import router as generations_router
 from emprops.projects.endpoints import router as projects_router
 from emprops.workflow_registry.endpoints import router as workflow_registry_router
 
@@ -14,4 +16,6 @@ ROUTERS: list[APIRouter] = [
     collection_router,
     workflow_registry_router,
     assets_router,
+    credits_router,
+    generations_router,
 ]

@@ -8,6 +8,7 @@ from emprops.db.models.collections import (
     FlatFile,
 )
 from emprops.db.models.credits import CreditBalance, CreditLedgerEntry
+from emprops.db.models.generations import GenerationOutcome, GenerationStepResult
 from emprops.db.models.jobs import JobHistory, JobRecord, OutboxMessage
 from emprops.db.models.projects import Project, ProjectHistory
 from emprops.db.models.users import ApiKey, RefreshToken, SiweNonce, User, Wallet
@@ -22,6 +23,8 @@ __all__ = [
     "CreditBalance",
     "CreditLedgerEntry",
     "FlatFile",
+    "GenerationOutcome",
+    "GenerationStepResult",
     "JobHistory",
     "JobRecord",
     "OutboxMessage",

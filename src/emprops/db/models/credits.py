@@ -17,6 +17,8 @@ class CreditBalance(Base):
         CheckConstraint("permanent >= 0", name="permanent_not_negative"),
         CheckConstraint("rental >= 0", name="rental_not_negative"),
         CheckConstraint("held >= 0", name="held_not_negative"),
+        # What is held must be payable: available (permanent + rental - held) is never negative.
+        CheckConstraint("held <= permanent + rental", name="held_covered"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -40,5 +42,7 @@ class CreditLedgerEntry(IdMixin, Base):
     permanent_delta: Mapped[int] = mapped_column(default=0)
     rental_delta: Mapped[int] = mapped_column(default=0)
     held_delta: Mapped[int] = mapped_column(default=0)
-    reference: Mapped[str | None] = mapped_column(String(200), index=True)
+    # Unique: an operation that must happen once (holding for a run, settling one generation,
+    # an idempotent grant) names itself here, so doing it twice is refused by the database.
+    reference: Mapped[str | None] = mapped_column(String(200), index=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
