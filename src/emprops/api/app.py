@@ -11,6 +11,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from emprops import __version__
 from emprops.api.errors import error_response, install_error_handlers
+from emprops.api.rate_limit import RateLimiter, RateLimitMiddleware
 from emprops.api.routers import ROUTERS
 from emprops.api.state import AppState
 from emprops.auth.secret_key import load_secret_key
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # rate limits: added last so it runs first, before any body is read or database touched
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter.from_settings(settings))
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
