@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from emprops.cli import collection, collection_run, demo, ipfs, jobs, queue, serve, users, worker
+from emprops.cli import (
+    collection,
+    collection_package,
+    collection_run,
+    demo,
+    ipfs,
+    jobs,
+    queue,
+    serve,
+    users,
+    worker,
+)
 
-_ = collection_run  # registers `collection run` on the collection app
+_ = (collection_run, collection_package)  # register `collection run|package|upload`
 app = typer.Typer(no_args_is_help=True, help="EmProps: AI-generated NFT collections, self-hosted.")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(queue.app, name="queue")

@@ -212,6 +212,8 @@ class RenderConnector(Connector):
             entry["tokens"] = len(payload.hashes)
         else:
             entry["frames"] = art.frames
+        if isinstance(payload, LayersJob) and payload.traits is not None:
+            entry["traits"] = dict(payload.traits)  # what packaging turns into token attributes
         await progress(100, f"{payload.renderer}: done")
         return entry
 

@@ -1,0 +1,66 @@
+"""The collection run's `manifest.json` (written by `emprops collection run`) as packaging reads
+it: every token's hash, seed, resolved variables and step outputs, and where its files are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from emprops.packaging.errors import PackageError
+
+MANIFEST_NAME = "manifest.json"
+
+
+class StepRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    workflow: str
+    service: str | None = None
+    job_id: str | None = None
+    output: dict[str, Any] | None = None
+
+
+class ManifestToken(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    index: int = Field(ge=0)
+    hash: str
+    seed: int
+    variables: dict[str, Any] = Field(default_factory=dict)
+    steps: dict[str, StepRecord] = Field(default_factory=dict)
+    files: list[str] = Field(default_factory=list)
+    status: Literal["complete", "failed"]
+    error: str | None = None
+
+
+class RunManifest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    run_id: str
+    generation_input: dict[str, Any]
+    tokens: list[ManifestToken]
+
+
+def read_run_manifest(run_dir: Path) -> RunManifest:
+    path = run_dir / MANIFEST_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PackageError(
+            f"{path} does not exist: is {run_dir} the --out folder of `emprops collection run`?",
+            details={"path": str(path)},
+        ) from None
+    try:
+        return RunManifest.model_validate(orjson.loads(raw))
+    except orjson.JSONDecodeError as exc:
+        raise PackageError(f"{path} is not JSON: {exc}", details={"path": str(path)}) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PackageError(
+            f"{path}: {where}: {first['msg']} ({exc.error_count()} problem(s))",
+            details={"path": str(path), "field": where},
+        ) from None
