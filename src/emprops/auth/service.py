@@ -22,6 +22,7 @@ from emprops.core.settings import Settings
 from emprops.db.models import ApiKey, RefreshToken, SiweNonce, User, Wallet
 
 NONCE_TTL = timedelta(minutes=10)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,9 @@ class AuthService:
         user = await self.repo.get_user(key.user_id)
         if user is None:
             raise UnauthorizedError("invalid API key")
-        key.last_used_at = now
+        # Recorded at most once a minute: a write on every read would serialize reads on SQLite.
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+            key.last_used_at = now
         return Principal(user=user, auth="api_key", scopes=frozenset(key.scopes["scopes"]))
 
     async def principal_for_user_id(self, user_id: uuid.UUID) -> Principal:
