@@ -90,7 +90,10 @@ def main() -> None:
         results = asyncio.run(load(port, key, user_id, args))
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(60)  # it hands its runs back to the queue before it exits
+        except subprocess.TimeoutExpired:
+            server.kill()
     write_report(results, args)
 
 
