@@ -130,6 +130,11 @@ async def test_data_shapes_are_checked_per_type(api: Api) -> None:
          "data.poll.done"),
         (fetch_no_url, "data.request.url"),
         (with_data(FETCH, request={"url": "ftp://x.test"}), "data.request.url"),
+        # The connector's own payload rules apply at registration too.
+        (with_data(FETCH, output="env.SECRET"), "data"),
+        (with_data(FETCH, vars={"prompt": "x"}), "data"),
+        (with_data(FETCH, poll=None, output_type="data",
+                   request={"url": "https://x.test", "expect": "bytes"}), "data"),
         ({**FETCH, "type": "python_code"}, "type"),
         ({**FETCH, "unknown": 1}, "unknown"),
         ({**FETCH, "credit_cost": -1}, "credit_cost"),

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from emprops.core.errors import InvalidInputError
+from emprops.worker.connectors.http_api import FetchApiPayload, PollSpec
 
 RegisteredType = Literal["comfy_workflow", "direct_job", "fetch_api"]
 SERVICE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -103,36 +104,8 @@ class DirectJobData(BaseModel):
         return inputs
 
 
-class FetchRequest(BaseModel):
-    model_config = _STRICT
-
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
-    url: str = Field(min_length=1, max_length=8192)
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, JsonValue] = Field(default_factory=dict)
-    body: JsonValue = None
-    expect: Literal["json", "text", "bytes"] = "json"
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://", "{{")):
-            raise ValueError("url must start with http:// or https:// (or be one placeholder)")
-        return url
-
-
-class FetchPoll(BaseModel):
-    model_config = _STRICT
-
-    request: FetchRequest
-    done: str
-    failed: str | None = None
-    error: str | None = None
-    progress: str | None = None
-    interval_s: float = Field(default=2.0, ge=0.01, le=300)
-    max_interval_s: float | None = Field(default=None, ge=0.01, le=600)
-    timeout_s: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
-    max_errors: int = Field(default=3, ge=0, le=100)
+class FetchPoll(PollSpec):
+    """The connector's poll spec, with every condition compiled at registration."""
 
     @field_validator("done", "failed", "error", "progress")
     @classmethod
@@ -140,14 +113,19 @@ class FetchPoll(BaseModel):
         return None if expression is None else check_jq(expression)
 
 
-class FetchApiData(BaseModel):
-    model_config = _STRICT
+class FetchApiData(FetchApiPayload):
+    """A registered fetch_api workflow: the HTTP connector's own payload model (so registration
+    refuses what the worker would refuse), less `vars`, which the engine fills in per step."""
 
-    request: FetchRequest
     poll: FetchPoll | None = None
     output: str = Field(description="jq expression picking the step output from the response.")
-    output_type: Literal["data", "file"] = "data"
-    timeout_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_vars(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "vars" in data:
+            raise ValueError("vars: not part of a registered workflow (the engine fills them in)")
+        return data
 
     @field_validator("output")
     @classmethod
