@@ -9,6 +9,7 @@ from emprops.cli import (
     collection_package,
     collection_run,
     demo,
+    doctor,
     ipfs,
     jobs,
     queue,
@@ -26,6 +27,7 @@ app.add_typer(ipfs.app, name="ipfs")
 app.command("worker")(worker.run_worker)
 app.command("demo")(demo.run_demo)
 app.command("serve")(serve.run_serve)
+app.command("doctor")(doctor.run_doctor)
 app.add_typer(users.app, name="users")
 
 

@@ -10,9 +10,8 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,9 +21,10 @@ from emprops.cli.collection import FileArgument, WorkflowOption, _catalog, _vali
 from emprops.cli.context import broker_config, clear_errors
 from emprops.core.redis_connection import close_endpoint, open_endpoint
 from emprops.core.settings import get_settings
+from emprops.packaging.run_manifest import build_run_manifest, write_run_manifest
 from emprops.queue.broker import Broker
 from emprops.worker.local_pool import LocalWorkerPool, settings_env
-from emprops.workflows import GenerationInput, generation_seed, resolve_variables
+from emprops.workflows import GenerationInput
 from emprops.workflows.engine import EngineEvent, GeneratorV2, RunOutcome
 from emprops.workflows.planners import STEP_PLANNERS
 from emprops.workflows.run_journal import SqliteRunJournal
@@ -33,35 +33,10 @@ from emprops.workflows.run_journal import SqliteRunJournal
 def write_manifest(
     out: Path, gi: GenerationInput, outcome: RunOutcome, services: dict[str, str]
 ) -> Path:
-    """Every token: its hash, seed, picks, each step's output, and its files."""
-    tokens: list[dict[str, Any]] = []
-    for g, hash_ in enumerate(outcome.hashes):
-        steps: dict[str, dict[str, Any]] = {
-            str(step.id): {
-                "workflow": step.node_name,
-                "service": services.get(step.node_name),
-                "job_id": GeneratorV2.job_id(outcome.run_id, g, step.id),
-                "output": outcome.records.outputs.get((g, step.id)),
-            }
-            for step in gi.steps
-        }
-        files = [
-            s["output"]["src"] for s in steps.values() if s["output"] and s["output"].get("src")
-        ]
-        tokens.append(
-            {"index": g, "hash": hash_, "seed": generation_seed(hash_),
-             "variables": resolve_variables(gi.variables, hash_), "steps": steps, "files": files,
-             "status": "failed" if g in outcome.failed else "complete",
-             "error": outcome.failed.get(g)}
-        )  # fmt: skip
-    manifest = {
-        "run_id": outcome.run_id,
-        "generation_input": gi.model_dump(mode="json", by_alias=True),
-        "tokens": tokens,
-    }
-    path = out / "manifest.json"
-    path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-    return path
+    manifest = build_run_manifest(
+        outcome.run_id, gi, outcome.hashes, outcome.records.outputs, outcome.failed, services
+    )
+    return write_run_manifest(out, manifest)
 
 
 @app.command("run")

@@ -10,6 +10,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from emprops.packaging.errors import PackageError
+from emprops.workflows import GenerationInput, generation_seed, resolve_variables
+from emprops.workflows.engine import GeneratorV2
 
 MANIFEST_NAME = "manifest.json"
 
@@ -64,3 +66,44 @@ def read_run_manifest(run_dir: Path) -> RunManifest:
             f"{path}: {where}: {first['msg']} ({exc.error_count()} problem(s))",
             details={"path": str(path), "field": where},
         ) from None
+
+
+def build_run_manifest(
+    run_id: str,
+    gi: GenerationInput,
+    hashes: list[str],
+    outputs: dict[tuple[int, int], dict[str, Any]],
+    failed: dict[int, str],
+    services: dict[str, str],
+) -> RunManifest:
+    """Every token: its hash, seed, picks, each step's output, and its files. One builder for
+    `collection run` (a journal on disk) and a run exported from the database."""
+    tokens: list[ManifestToken] = []
+    for g, hash_ in enumerate(hashes):
+        steps = {
+            str(step.id): StepRecord(
+                workflow=step.node_name,
+                service=services.get(step.node_name),
+                job_id=GeneratorV2.job_id(run_id, g, step.id),
+                output=outputs.get((g, step.id)),
+            )
+            for step in gi.steps
+        }
+        files = [s.output["src"] for s in steps.values() if s.output and s.output.get("src")]
+        tokens.append(
+            ManifestToken(
+                index=g, hash=hash_, seed=generation_seed(hash_),
+                variables=resolve_variables(gi.variables, hash_), steps=steps, files=files,
+                status="failed" if g in failed else "complete", error=failed.get(g),
+            )
+        )  # fmt: skip
+    return RunManifest(
+        run_id=run_id, generation_input=gi.model_dump(mode="json", by_alias=True), tokens=tokens
+    )
+
+
+def write_run_manifest(run_dir: Path, manifest: RunManifest) -> Path:
+    path = run_dir / MANIFEST_NAME
+    data = manifest.model_dump(mode="json", exclude_unset=False)
+    path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    return path
