@@ -13,6 +13,7 @@ from emprops.cli import (
     ipfs,
     jobs,
     queue,
+    queue_demo,
     serve,
     users,
     worker,
@@ -22,6 +23,7 @@ _ = (collection_run, collection_package)  # register `collection run|package|upl
 app = typer.Typer(no_args_is_help=True, help="EmProps: AI-generated NFT collections, self-hosted.")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(queue.app, name="queue")
+queue.app.command("demo")(queue_demo.run_queue_demo)
 app.add_typer(collection.app, name="collection")
 app.add_typer(ipfs.app, name="ipfs")
 app.command("worker")(worker.run_worker)

@@ -1,105 +1,132 @@
 """`emprops demo`: the main job on the embedded defaults, with nothing installed.
 
-For now it exercises the queue end to end: it starts a private Redis, local worker processes, submits
-a batch of jobs with progress steps, and shows them completing live.
+It starts the embedded stack (a private Redis, SQLite, local blob storage, a local chain, the API
+and one worker process per core), then, through the REST API: creates a user, a project and a
+100-token layered collection, generates it with live progress, packages it (metadata, CIDs, CAR),
+deploys it through the factory, mints every token in batches, indexes the chain, and prints a
+summary with a contact sheet of the tokens. Run it again: it resumes instead of duplicating.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
+from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from emprops.cli.context import broker_config, clear_errors, run_command
-from emprops.core.redis_connection import close_endpoint, open_endpoint
+from emprops.cli.context import clear_errors
 from emprops.core.settings import get_settings
-from emprops.queue.broker import Broker
-from emprops.queue.models import JobRequest
-from emprops.worker.local_pool import LocalWorkerPool, settings_env
+
+
+class ConsoleUi:
+    """The journey's phases as lines, its long steps as progress bars."""
+
+    def __init__(self, console: Console, progress: Progress) -> None:
+        self.console, self.bar = console, progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def phase(self, name: str, detail: str = "") -> None:
+        self.console.print(f"[bold green]✓[/] [bold]{name}[/]: {detail}", highlight=False)
+
+    def progress(self, name: str, done: int, total: int) -> None:
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(name, total=total)
+        self.bar.update(self.tasks[name], completed=done, total=total)
 
 
 @clear_errors
 def run_demo(
-    jobs: Annotated[int, typer.Option(min=1, max=100_000, help="Jobs to run.")] = 200,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = max(
-        2, os.cpu_count() or 2
-    ),
-    concurrency: Annotated[int, typer.Option(min=1, help="Jobs per worker at once.")] = 8,
-    steps: Annotated[int, typer.Option(min=0, help="Progress steps per job.")] = 5,
-    delay: Annotated[float, typer.Option(min=0, help="Seconds each job works.")] = 0.1,
+    tokens: Annotated[int, typer.Option(min=1, max=1000, help="Tokens in the collection.")] = 100,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes (default: one per core).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="API port (default: free).")
+    ] = None,
 ) -> None:
-    """Run the demo: local workers, a batch of jobs, live progress, a summary."""
+    """The whole product on one machine: generate, package, deploy, mint and index a collection."""
+    import httpx
+
+    from emprops.demo.art import ensure_layers
+    from emprops.demo.contact_sheet import write_contact_sheet
+    from emprops.demo.journey import DemoJourney, collector_address
+    from emprops.demo.lock import DemoLock
+    from emprops.demo.stack import DemoStack, default_workers, free_port
+    from emprops.demo.state import DemoState
+
     settings = get_settings()
     console = Console()
+    data_dir = settings.data_dir.resolve()
+    demo_dir = data_dir / "demo"
+    state_path = demo_dir / "state.json"
+    started = time.perf_counter()
+    with DemoLock(data_dir):
+        state = DemoState.load(state_path)
+        if state.tokens is not None and state.tokens != tokens:
+            console.print(f"[yellow]the demo in {data_dir} has {state.tokens} tokens; "
+                          f"going on with those (use another EMPROPS_DATA_DIR for {tokens})[/]")  # fmt: skip
+            tokens = state.tokens
+        console.print(f"[bold]EmProps demo[/] in {data_dir} ({tokens} tokens)")
+        ensure_layers(demo_dir, tokens)
+        api_port = port or free_port()
+        count = workers or default_workers()
 
-    async def main() -> None:
-        endpoint = await asyncio.to_thread(open_endpoint, settings)
-        client = endpoint.async_client()
-        broker = Broker(client, broker_config(settings))
-        env = settings_env(settings.data_dir, redis_url=settings.redis_url,
-                           queue_name=settings.queue_name)  # fmt: skip
-        pool = LocalWorkerPool(["echo"], workers, concurrency=concurrency, env=env,
-                               log_dir=settings.data_dir / "logs")  # fmt: skip
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(broker.keys.events_channel)
-        try:
-            pool.start()
-            run_id = f"demo-{int(time.time())}"
-            requests = [
-                JobRequest(
-                    id=f"{run_id}-{i}",
-                    service_required="echo",
-                    workflow_id=run_id,
-                    payload={"delay_s": delay, "steps": steps, "n": i},
+        async def main() -> DemoJourney:
+            async with DemoStack(settings, demo_dir, workers=count, port=api_port) as stack:
+                console.print(
+                    f"[bold green]✓[/] [bold]stack[/]: API at {stack.url}, {count} worker processes"
                 )
-                for i in range(jobs)
-            ]
-            started = time.perf_counter()
-            await broker.submit_many(requests)
-            wanted = {r.id for r in requests}
-            done: set[str] = set()
-            failed: set[str] = set()
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn())  # fmt: skip
-            with Progress(*columns, console=console) as bar:
-                overall = bar.add_task("jobs", total=jobs)
-                running = bar.add_task("running now", total=workers * concurrency)
-                active: set[str] = set()
-                while len(done) + len(failed) < jobs:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is None:
-                        continue
-                    event = orjson.loads(message["data"])
-                    if event["job_id"] not in wanted:
-                        continue
-                    if event["event"] == "job_claimed":
-                        active.add(event["job_id"])
-                    elif event["event"] == "complete_job":
-                        active.discard(event["job_id"])
-                        ok = event["data"]["result"]["status"] == "success"
-                        (done if ok else failed).add(event["job_id"])
-                        bar.update(overall, completed=len(done) + len(failed))
-                    bar.update(running, completed=len(active))
-            elapsed = time.perf_counter() - started
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await asyncio.to_thread(pool.stop)
-            await client.aclose()
-            await asyncio.to_thread(close_endpoint, endpoint)
-        table = Table(title="demo summary")
-        for column in ("jobs", "completed", "failed", "workers", "wall time", "jobs/s"):
-            table.add_column(column, justify="right")
-        table.add_row(str(jobs), str(len(done)), str(len(failed)), f"{workers}×{concurrency}",
-                      f"{elapsed:.2f} s", f"{jobs / elapsed:.0f}")  # fmt: skip
-        console.print(table)
-        where = settings.redis_url or f"embedded Redis in {settings.data_dir.resolve()}"
-        console.print(f"state kept in {where}; try `emprops queue stats`")
+                columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn())  # fmt: skip
+                with Progress(*columns, console=console, transient=True) as bar:
+                    async with httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
+                        journey = DemoJourney(
+                            client, stack.app_state, state, state_path, tokens=tokens,
+                            ui=ConsoleUi(console, bar), collector=collector_address(str(data_dir)),
+                        )  # fmt: skip
+                        await journey.run()
+                        return journey
 
-    run_command(main)
+        journey = asyncio.run(main())
+    result = journey.result
+    sheet = write_contact_sheet(data_dir, demo_dir / "contact-sheet.png", result)
+    wall = time.perf_counter() - started
+    table = Table(title="emprops demo", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    package, deployment, mint = result.package, result.deployment, result.mint
+    rows = [
+        ("tokens", f"{result.generated} generated, {result.failed} failed, {mint.get('minted', 0)} minted"),
+        ("collection", result.collection_id),
+        ("root CID", str(package.get("root_cid"))),
+        ("base URI", str(package.get("base_uri"))),
+        ("contract URI", str(package.get("contract_uri"))),
+        ("CAR", str(Path(str(package.get("package_dir"))) / "package.car")),
+        ("chain", f"{deployment.get('chain')} (chain id {deployment.get('chain_id')})"),
+        ("contract", str(deployment.get("address"))),
+        ("gas", f"deploy {deployment.get('gas_used', 0):,}, mint {mint.get('gas_used', 0):,}"),
+        ("indexed", f"{result.indexed.get('mints', '?')} mints, {result.indexed.get('owners', '?')} owner(s)"),
+        ("wall time", f"{wall:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()) + ")"),
+        ("resumed", ", ".join(result.resumed) or "nothing (a fresh run)"),
+        ("contact sheet", str(sheet) if sheet else "-"),
+    ]  # fmt: skip
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    console.print(
+        "Look at it: [bold]uv run --frozen emprops serve[/], then open "
+        f"http://127.0.0.1:8000/studio/collections/{result.collection_id} "
+        f"(sign in with the API key in {demo_dir / 'state.json'})"
+    )

@@ -6,6 +6,7 @@ Export is repeatable: a file already there with the stored size is not fetched a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -52,23 +53,31 @@ async def export_run(
             failed.setdefault(generation, "the run ended before this generation did")
         elif outcome.status != "completed":
             failed.setdefault(generation, outcome.error or outcome.status)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(run_dir.mkdir, parents=True, exist_ok=True)
     for output in outputs.values():
         path = output.get("path")
         if isinstance(path, str) and path:
             await _copy_blob(blobs, validate_blob_path(path), run_dir)
     manifest = build_run_manifest(str(run_id), gi, list(spec.hashes), outputs, failed, services)
-    write_run_manifest(run_dir, manifest)
+    await asyncio.to_thread(write_run_manifest, run_dir, manifest)
     return manifest
 
 
 async def _copy_blob(blobs: BlobStore, path: str, run_dir: Path) -> None:
     target = run_dir / path
-    if target.is_file() and target.stat().st_size == (await blobs.head(path)).size:
+    size = (await blobs.head(path)).size
+    if await asyncio.to_thread(_has_size, target, size):
         return
+    # blobs are outputs of one step (images, clips): whole in memory is fine
+    await asyncio.to_thread(_write_atomically, target, await blobs.get(path))
+
+
+def _has_size(path: Path, size: int) -> bool:
+    return path.is_file() and path.stat().st_size == size
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
-    with partial.open("wb") as out:
-        async for chunk in blobs.stream(path):
-            out.write(chunk)
+    partial.write_bytes(data)
     partial.replace(target)

@@ -14,11 +14,19 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emprops.collection import advance_stage
 from emprops.core.errors import InvalidInputError, NotFoundError
 from emprops.credits.pricing import generation_count, price_generation_input
 from emprops.credits.repository import CreditRepository
 from emprops.credits.service import CreditService, hold_reference, settle_reference
-from emprops.db.models import GenerationOutcome, JobHistory, JobRecord, OutboxMessage, User
+from emprops.db.models import (
+    CollectionStage,
+    GenerationOutcome,
+    JobHistory,
+    JobRecord,
+    OutboxMessage,
+    User,
+)
 from emprops.generations.events import RETENTION_S
 from emprops.generations.keys import cancelled_key
 from emprops.generations.repository import FINISHED, START_RUN, RunRepository
@@ -272,6 +280,8 @@ class GenerationService:
             )[:4000]
         else:
             run.status, run.error = "completed", None
+        if len(failures) < spec.generations:
+            await advance_stage(self.repo.session, spec.collection_id, CollectionStage.GENERATED)
         await self.add_history(
             run.id, run.status, run.error or "every generation completed",
             {"completed": spec.generations - len(failures), "failed": len(failures),

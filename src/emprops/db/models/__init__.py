@@ -2,6 +2,7 @@
 
 from emprops.db.models.collections import (
     CollectionRecord,
+    CollectionStage,
     CollectionStatus,
     Component,
     ComponentFlatFile,
@@ -11,12 +12,14 @@ from emprops.db.models.credits import CreditBalance, CreditLedgerEntry
 from emprops.db.models.generations import GenerationOutcome, GenerationStepResult
 from emprops.db.models.jobs import JobHistory, JobRecord, OutboxMessage
 from emprops.db.models.projects import Project, ProjectHistory
+from emprops.db.models.publishing import OperationKind, OperationStatus, PublishOperation
 from emprops.db.models.users import ApiKey, RefreshToken, SiweNonce, User, Wallet
 from emprops.db.models.workflows import WorkflowRecord
 
 __all__ = [
     "ApiKey",
     "CollectionRecord",
+    "CollectionStage",
     "CollectionStatus",
     "Component",
     "ComponentFlatFile",
@@ -27,9 +30,12 @@ __all__ = [
     "GenerationStepResult",
     "JobHistory",
     "JobRecord",
+    "OperationKind",
+    "OperationStatus",
     "OutboxMessage",
     "Project",
     "ProjectHistory",
+    "PublishOperation",
     "RefreshToken",
     "SiweNonce",
     "User",

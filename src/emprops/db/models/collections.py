@@ -19,6 +19,20 @@ class CollectionStatus(StrEnum):
     PUBLISHED = "published"
 
 
+class CollectionStage(StrEnum):
+    """How far a collection has come toward the chain; it only moves forward."""
+
+    DRAFT = "draft"
+    GENERATED = "generated"
+    PACKAGED = "packaged"
+    DEPLOYED = "deployed"
+    MINTED = "minted"
+
+    @property
+    def rank(self) -> int:
+        return list(CollectionStage).index(self)
+
+
 class CollectionRecord(IdMixin, TimestampMixin, Base):
     __tablename__ = "collections"
 
@@ -31,6 +45,9 @@ class CollectionRecord(IdMixin, TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=CollectionStatus.DRAFT)
+    stage: Mapped[str] = mapped_column(
+        String(20), default=CollectionStage.DRAFT, server_default=CollectionStage.DRAFT.value
+    )
     blockchain: Mapped[str | None] = mapped_column(String(40))
     editions: Mapped[int | None] = mapped_column()
     price: Mapped[Decimal | None] = mapped_column(Numeric(38, 18))

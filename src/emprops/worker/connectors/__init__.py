@@ -14,6 +14,7 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "openai": "emprops.worker.connectors.openai:OpenAIConnector",
     "http": "emprops.worker.connectors.http_api:HttpApiConnector",
     "render": "emprops.worker.connectors.render:RenderConnector",
+    "publish": "emprops.publishing.connector:PublishConnector",
 }
 
 

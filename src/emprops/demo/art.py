@@ -1,0 +1,49 @@
+"""The demo's layered art: the example collection's layers config grown to the demo's size, and
+its trait images drawn once by the example's generator (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from emprops.core.errors import UnavailableError
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "layers-collection"
+
+
+def ensure_layers(demo_dir: Path, tokens: int, size: int = 384) -> Path:
+    """Writes `demo_dir/layers.json` for `tokens` editions (a fifth with the glow layer) and the
+    layer images beside it; returns the config's path."""
+    config = json.loads((EXAMPLE / "layers.json").read_text())
+    first, second = config["configurations"][:2]
+    first["grow_edition_size_to"] = max(1, tokens // 5)
+    second["grow_edition_size_to"] = tokens
+    config["configurations"] = [first, second]
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    path = demo_dir / "layers.json"
+    text = json.dumps(config, indent=2)
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    layers = demo_dir / config.get("layers_dir", "layers")
+    if not (layers / "Background").is_dir():
+        done = subprocess.run(
+            [sys.executable, str(EXAMPLE / "make_layers.py"), str(layers), "--size", str(size),
+             "--with-extras"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise UnavailableError(f"drawing the demo's layers failed: {done.stderr.strip()}")
+    return path
+
+
+def collection_document(tokens: int) -> dict[str, object]:
+    """The example collection (one `layers` step) at the demo's size, its config under the
+    render workers' assets root."""
+    document: dict[str, object] = json.loads((EXAMPLE / "collection.json").read_text())
+    steps = document["steps"]
+    assert isinstance(steps, list)
+    steps[0]["nodePayload"]["config"] = "layers.json"
+    document["generations"] = {"hashes": [], "generations": tokens, "use_custom_hashes": False}
+    return document
