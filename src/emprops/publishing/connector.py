@@ -7,7 +7,9 @@ import uuid
 from typing import Any
 
 from emprops.core.errors import EmpropsError
+from emprops.core.settings import Settings
 from emprops.queue.models import Job
+from emprops.storage import BlobStore
 from emprops.worker.connector import (
     Connector,
     PermanentJobError,
@@ -19,12 +21,22 @@ from emprops.worker.connector import (
 class PublishConnector(Connector):
     service = "publish"
 
+    def __init__(
+        self,
+        config: dict[str, Any] | None = None,
+        *,
+        store: BlobStore | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        super().__init__(config, store=store)
+        self.settings = settings  # default: the process's EMPROPS_* settings
+
     async def start(self) -> None:
         from emprops.core.settings import get_settings
         from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
         from emprops.publishing.operations import PublishContext
 
-        settings = get_settings()
+        settings = self.settings or get_settings()
         url = database_url(settings)
         await upgrade_to_head_async(url)
         self._engine = create_engine(url)
