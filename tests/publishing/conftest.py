@@ -48,7 +48,11 @@ async def generated_collection(
     created = await api.client.post(
         f"/projects/{project.json()['id']}/collections",
         headers=user,
-        json={"title": "Faces", "source": "custom", "data": collection_document(tokens)},
+        json={
+            "title": "Faces",
+            "source": "custom",
+            "data": collection_document(tokens, "layers.json"),
+        },
     )
     assert created.status_code == 201, created.text
     collection_id: str = created.json()["id"]

@@ -79,7 +79,7 @@ def run_demo(
                           f"going on with those (use another EMPROPS_DATA_DIR for {tokens})[/]")  # fmt: skip
             tokens = state.tokens
         console.print(f"[bold]EmProps demo[/] in {data_dir} ({tokens} tokens)")
-        ensure_layers(demo_dir, tokens)
+        ensure_layers(data_dir / "assets" / "demo", tokens)
         api_port = port or free_port()
         count = workers or default_workers()
 

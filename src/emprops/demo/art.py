@@ -38,12 +38,12 @@ def ensure_layers(demo_dir: Path, tokens: int, size: int = 384) -> Path:
     return path
 
 
-def collection_document(tokens: int) -> dict[str, object]:
-    """The example collection (one `layers` step) at the demo's size, its config under the
-    render workers' assets root."""
+def collection_document(tokens: int, config: str = "demo/layers.json") -> dict[str, object]:
+    """The example collection (one `layers` step) at the demo's size, its config named relative
+    to the render workers' assets root (`<data_dir>/assets` for `emprops serve` and the demo)."""
     document: dict[str, object] = json.loads((EXAMPLE / "collection.json").read_text())
     steps = document["steps"]
     assert isinstance(steps, list)
-    steps[0]["nodePayload"]["config"] = "layers.json"
+    steps[0]["nodePayload"]["config"] = config
     document["generations"] = {"hashes": [], "generations": tokens, "use_custom_hashes": False}
     return document

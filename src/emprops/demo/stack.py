@@ -29,6 +29,7 @@ def free_port() -> int:
 class DemoStack:
     def __init__(self, settings: Settings, demo_dir: Path, *, workers: int, port: int) -> None:
         self.settings, self.demo_dir = settings, demo_dir
+        self.assets_root = settings.data_dir.resolve() / "assets"  # as `emprops serve` has it
         self.workers, self.port = workers, port
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -60,9 +61,10 @@ class DemoStack:
                     "is the port taken? try --port"
                 )
             await asyncio.sleep(0.05)
+        self.demo_dir.mkdir(parents=True, exist_ok=True)
         worker_config = self.demo_dir / "worker.toml"
         worker_config.write_text(
-            f'[connectors.render]\nassets_root = "{self.demo_dir}"\nprocesses = 1\n'
+            f'[connectors.render]\nassets_root = "{self.assets_root}"\nprocesses = 1\n'
         )
         env = settings_env(self.settings.data_dir, redis_url=self.settings.redis_url,
                            queue_name=self.settings.queue_name)  # fmt: skip
