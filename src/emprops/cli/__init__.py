@@ -10,6 +10,7 @@ from emprops.cli import (
     collection_run,
     demo,
     doctor,
+    indexer,
     ipfs,
     jobs,
     queue,
@@ -31,6 +32,7 @@ app.command("demo")(demo.run_demo)
 app.command("serve")(serve.run_serve)
 app.command("doctor")(doctor.run_doctor)
 app.add_typer(users.app, name="users")
+app.add_typer(indexer.app, name="indexer")
 
 
 def main() -> None:

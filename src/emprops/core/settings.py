@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,51 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False)
+    # observability: traces (OpenTelemetry), /metrics (Prometheus), /health/ready
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none",
+        description="Where spans go: none (tracing off, costs nothing), console (stdout), otlp.",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces URL (http://collector:4318/v1/traces); unset: the SDK's "
+        "OTEL_EXPORTER_OTLP_* variables, else its default.",
+    )
+    otel_service_name: str | None = Field(
+        default=None,
+        description="service.name of this process; unset: OTEL_SERVICE_NAME, else "
+        "emprops-api / emprops-worker.",
+    )
+    otel_sample_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Share of new traces recorded (parent-based); unset: OTEL_TRACES_SAMPLER.",
+    )
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    readiness_timeout_s: float = Field(
+        default=2.0, gt=0, description="Longest wait for each /health/ready check."
+    )
+    indexer_finality: Literal["finalized", "safe", "confirmations", "head"] = Field(
+        default="finalized",
+        description="How far the indexer reads: the finalized/safe tag, latest minus"
+        " indexer_confirmations, or the head itself with reorg rollback.",
+    )
+    indexer_confirmations: int = Field(
+        default=12, ge=0, description="Blocks behind latest in 'confirmations' mode."
+    )
+    indexer_poll_interval_s: float = Field(default=2.0, gt=0, description="Wait between polls.")
+    indexer_initial_range: int = Field(
+        default=1_000, ge=1, description="First eth_getLogs block range; adapts to the provider."
+    )
+    indexer_max_range: int = Field(default=10_000, ge=1, description="Largest eth_getLogs range.")
+    indexer_start_block: int = Field(
+        default=0, ge=0, description="First block to scan (the factory's deployment block)."
+    )
+    indexer_reorg_window: int = Field(
+        default=256, ge=1, description="Indexed block headers kept to trace reorgs back."
+    )
+    indexer_rpc_timeout_s: float = Field(default=30.0, gt=0, description="Per RPC request.")
 
 
 @lru_cache(maxsize=1)

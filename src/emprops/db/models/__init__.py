@@ -10,6 +10,17 @@ from emprops.db.models.collections import (
 )
 from emprops.db.models.credits import CreditBalance, CreditLedgerEntry
 from emprops.db.models.generations import GenerationOutcome, GenerationStepResult
+from emprops.db.models.indexer import (
+    IndexedCollection,
+    IndexedMetadataUpdate,
+    IndexedMint,
+    IndexedToken,
+    IndexedTransfer,
+    IndexedUpgrade,
+    IndexerBlock,
+    IndexerCheckpoint,
+    IndexerRawLog,
+)
 from emprops.db.models.jobs import JobHistory, JobRecord, OutboxMessage
 from emprops.db.models.projects import Project, ProjectHistory
 from emprops.db.models.publishing import OperationKind, OperationStatus, PublishOperation
@@ -28,6 +39,15 @@ __all__ = [
     "FlatFile",
     "GenerationOutcome",
     "GenerationStepResult",
+    "IndexedCollection",
+    "IndexedMetadataUpdate",
+    "IndexedMint",
+    "IndexedToken",
+    "IndexedTransfer",
+    "IndexedUpgrade",
+    "IndexerBlock",
+    "IndexerCheckpoint",
+    "IndexerRawLog",
     "JobHistory",
     "JobRecord",
     "OperationKind",
