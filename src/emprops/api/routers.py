@@ -7,6 +7,7 @@ from emprops.auth.endpoints import router as auth_router
 from emprops.collection.endpoints import router as collection_router
 from emprops.credits.endpoints import router as credits_router
 from emprops.generations.endpoints import router as generations_router
+from emprops.indexer.endpoints import router as indexer_router
 from emprops.projects.endpoints import router as projects_router
 from emprops.publishing.endpoints import router as publishing_router
 from emprops.workflow_registry.endpoints import router as workflow_registry_router
@@ -20,4 +21,5 @@ ROUTERS: list[APIRouter] = [
     credits_router,
     generations_router,
     publishing_router,
+    indexer_router,
 ]
