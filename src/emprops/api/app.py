@@ -17,8 +17,12 @@ from emprops.api.state import AppState
 from emprops.auth.secret_key import load_secret_key
 from emprops.core.redis_connection import close_endpoint, open_endpoint
 from emprops.core.settings import Settings, get_settings
+from emprops.core.tracing import configure_tracing
 from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
 from emprops.generations import GenerationDispatcher
+from emprops.observability.endpoints import is_probe
+from emprops.observability.health import ReadinessCheck
+from emprops.observability.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from emprops.queue.broker import Broker, BrokerConfig
 from emprops.worker.connectors import BUILTIN_CONNECTORS
 
@@ -39,6 +43,8 @@ class BodySizeLimit(BaseHTTPMiddleware):
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    # observability: a no-op unless EMPROPS_OTEL_EXPORTER (or a test) installed a provider
+    tracer_provider = configure_tracing(settings, service_name="emprops-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,10 +78,25 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         version=__version__,
         description="Collections as generation workflows, run on a distributed queue.",
         lifespan=lifespan,
+        # observability: FastAPI's own request spans, on our provider (none: tracing off)
+        telemetry={
+            "tracing": tracer_provider is not None,
+            "tracer_provider": tracer_provider,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "exclude": is_probe,
+        },
     )
+    # observability: more checks for /health/ready are appended here (see observability.health)
+    readiness_checks: list[ReadinessCheck] = []
+    app.state.readiness_checks = readiness_checks
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # rate limits: added last so it runs first, before any body is read or database touched
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter.from_settings(settings))
+    if settings.metrics_enabled:  # observability: outermost, so refusals are counted too
+        app.state.http_metrics = HttpMetrics()
+        app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -29,7 +29,10 @@ from emprops.core.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-EXEMPT_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+EXEMPT_PATHS = frozenset(
+    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+    | {"/health", "/health/ready", "/metrics"}  # probes and scrapers, from a few addresses
+)
 
 
 def open_storage(uri: str, *, key_prefix: str) -> Storage:

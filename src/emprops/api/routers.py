@@ -8,6 +8,7 @@ from emprops.collection.endpoints import router as collection_router
 from emprops.credits.endpoints import router as credits_router
 from emprops.generations.endpoints import router as generations_router
 from emprops.indexer.endpoints import router as indexer_router
+from emprops.observability.endpoints import router as observability_router
 from emprops.projects.endpoints import router as projects_router
 from emprops.publishing.endpoints import router as publishing_router
 from emprops.workflow_registry.endpoints import router as workflow_registry_router
@@ -22,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     generations_router,
     publishing_router,
     indexer_router,
+    observability_router,
 ]

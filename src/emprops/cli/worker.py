@@ -14,6 +14,7 @@ from emprops.core.errors import InvalidInputError
 from emprops.core.logging import configure_logging
 from emprops.core.redis_connection import close_endpoint, open_endpoint
 from emprops.core.settings import get_settings
+from emprops.core.tracing import configure_tracing, shutdown_tracing
 from emprops.storage import open_blob_store
 from emprops.worker.config import build_capabilities, load_worker_config
 from emprops.worker.connector import Connector
@@ -36,6 +37,7 @@ def run_worker(
     """Run a worker: claims jobs it can run, reports progress, honours cancel and SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    configure_tracing(settings, service_name="emprops-worker")  # a no-op unless configured
     file_config = load_worker_config(config)
     names = [s.strip() for s in services.split(",") if s.strip()] if services else []
     caps = build_capabilities(file_config, names, worker_id)
@@ -71,5 +73,6 @@ def run_worker(
             await runtime.run()
         finally:
             await asyncio.to_thread(close_endpoint, endpoint)
+            await asyncio.to_thread(shutdown_tracing)  # send the spans still buffered
 
     run_command(main)

@@ -17,11 +17,15 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from emprops.core.redis_connection import AsyncRedis
+from emprops.core.tracing import span_from_carrier
 from emprops.generations.events import RunEventLog
 from emprops.generations.repository import RunRepository
 from emprops.generations.run_lease import RunLease, RunLeaseLost
@@ -93,7 +97,7 @@ class GenerationDispatcher:
         async with self.sessions() as session:
             messages = await RunRepository(session).undispatched()
         for message in messages:
-            await self._ensure_running(message.id)
+            await self._ensure_running(message.id, _trace_carrier(message.payload))
 
     async def resume_unfinished(self) -> None:
         async with self.sessions() as session:
@@ -101,7 +105,9 @@ class GenerationDispatcher:
         for run_id in run_ids:
             await self._ensure_running(run_id)
 
-    async def _ensure_running(self, run_id: uuid.UUID) -> None:
+    async def _ensure_running(
+        self, run_id: uuid.UUID, trace: Mapping[str, str] | None = None
+    ) -> None:
         if run_id in self._runs:
             return
         retry = self._retry_at.get(run_id)
@@ -110,9 +116,22 @@ class GenerationDispatcher:
         lease = RunLease(self.redis, run_id, self.config.lease_ttl_s)
         if not await lease.acquire():
             return  # another process runs it
-        self._runs[run_id] = asyncio.create_task(self._run(run_id, lease), name=f"run-{run_id}")
+        self._runs[run_id] = asyncio.create_task(
+            self._run(run_id, lease, trace), name=f"run-{run_id}"
+        )
 
-    async def _run(self, run_id: uuid.UUID, lease: RunLease) -> None:
+    async def _run(
+        self, run_id: uuid.UUID, lease: RunLease, trace: Mapping[str, str] | None = None
+    ) -> None:
+        # The run continues the trace of the request that started it (a resumed run, found
+        # without its message, starts its own); its jobs' spans are children of this one.
+        with span_from_carrier(
+            "generation_run", trace, kind=SpanKind.CONSUMER,
+            attributes={"emprops.run.id": str(run_id)},
+        ):  # fmt: skip
+            await self._run_traced(run_id, lease)
+
+    async def _run_traced(self, run_id: uuid.UUID, lease: RunLease) -> None:
         execution = asyncio.create_task(
             RunExecution(self.sessions, self.broker, self.events, run_id, self.config).execute()
         )
@@ -144,3 +163,13 @@ class GenerationDispatcher:
             async with self.sessions() as session:
                 await RunRepository(session).record_delivery_error(run_id, error)
                 await session.commit()
+
+
+def _trace_carrier(payload: Any) -> dict[str, str] | None:
+    """The trace context an outbox message carries, if it is well formed."""
+    trace = payload.get("trace") if isinstance(payload, dict) else None
+    if isinstance(trace, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in trace.items()
+    ):
+        return trace
+    return None

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from emprops.collection import advance_stage
 from emprops.core.errors import InvalidInputError, NotFoundError
+from emprops.core.tracing import current_trace_carrier
 from emprops.credits.pricing import generation_count, price_generation_input
 from emprops.credits.repository import CreditRepository
 from emprops.credits.service import CreditService, hold_reference, settle_reference
@@ -44,6 +45,16 @@ from emprops.workflows.engine import GeneratorV2, input_digest
 
 Outcome = Literal["completed", "failed", "cancelled"]
 CANCEL_REASON = "cancelled by request"
+
+
+def start_run_payload(run_id: uuid.UUID) -> dict[str, Any]:
+    """The outbox message of a new run; with tracing on it carries the request's trace context,
+    so the run (delivered later, maybe by another process) continues the request's trace."""
+    payload: dict[str, Any] = {"run_id": str(run_id)}
+    carrier = current_trace_carrier()
+    if carrier is not None:
+        payload["trace"] = carrier
+    return payload
 
 
 def _now() -> datetime:
@@ -112,7 +123,7 @@ class GenerationService:
                 data={"generations": len(hashes), "credits_held": total,
                       "cost_per_generation": price.per_generation, "priority": body.priority},
             ),
-            OutboxMessage(id=run_id, kind=START_RUN, payload={"run_id": str(run_id)}),
+            OutboxMessage(id=run_id, kind=START_RUN, payload=start_run_payload(run_id)),
         )  # fmt: skip
         return run
 

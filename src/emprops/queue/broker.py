@@ -22,6 +22,7 @@ from emprops.queue.job_codec import decode_job, encode_submit_fields
 from emprops.queue.keys import QueueKeys
 from emprops.queue.models import Job, JobRequest, WorkerCapabilities
 from emprops.queue.scripts import ScriptName, script_source
+from emprops.queue.tracing import submit_span
 
 
 @dataclass(frozen=True)
@@ -186,24 +187,26 @@ class Broker:
         return SubmitResult(id=job_id, created=outcome == "created")
 
     async def submit(self, request: JobRequest) -> SubmitResult:
-        job_id, keys, args = self._submit_call(request)
-        reply = await self._run(ScriptName.SUBMIT, keys, args)
-        return self._submit_result(job_id, reply)
+        with submit_span(self.config.queue, (request,)) as traced:
+            job_id, keys, args = self._submit_call(traced[0])
+            reply = await self._run(ScriptName.SUBMIT, keys, args)
+            return self._submit_result(job_id, reply)
 
     async def submit_many(self, requests: Sequence[JobRequest]) -> list[SubmitResult]:
         """Submit in one round trip (pipelined; each job is still its own atomic script)."""
-        calls = [self._submit_call(r) for r in requests]  # validate all before writing any
-        pipe = self.redis.pipeline(transaction=False)
-        script = self._scripts[ScriptName.SUBMIT]
-        for _, keys, args in calls:
-            await script(keys=keys, args=[self.keys.prefix, *args], client=pipe)  # type: ignore[arg-type]
-        replies = await pipe.execute(raise_on_error=False)
-        results = []
-        for (job_id, _, _), reply in zip(calls, replies, strict=True):
-            if isinstance(reply, Exception):
-                raise reply
-            results.append(self._submit_result(job_id, reply))
-        return results
+        with submit_span(self.config.queue, requests) as traced:
+            calls = [self._submit_call(r) for r in traced]  # validate all before writing any
+            pipe = self.redis.pipeline(transaction=False)
+            script = self._scripts[ScriptName.SUBMIT]
+            for _, keys, args in calls:
+                await script(keys=keys, args=[self.keys.prefix, *args], client=pipe)  # type: ignore[arg-type]
+            replies = await pipe.execute(raise_on_error=False)
+            results = []
+            for (job_id, _, _), reply in zip(calls, replies, strict=True):
+                if isinstance(reply, Exception):
+                    raise reply
+                results.append(self._submit_result(job_id, reply))
+            return results
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -67,6 +67,11 @@ class QueueKeys:
         return f"{self.prefix}workers"
 
     @property
+    def metrics(self) -> str:
+        """Job metrics the workers add up (histogram buckets, counters); read at scrape time."""
+        return f"{self.prefix}metrics"
+
+    @property
     def wake_channel(self) -> str:
         return f"{self.prefix}wake"
 

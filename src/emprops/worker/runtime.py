@@ -3,6 +3,10 @@
 Idle workers block on a pub/sub wake-up (bounded wait), so a new job starts within milliseconds
 without polling. Leases are renewed by a separate heartbeat thread. On SIGTERM the worker stops
 claiming, lets running jobs finish for a grace period, then hands the rest back.
+
+Each job runs under a `job` span continuing the trace its submitter put in the job (a child
+`connector` span around the work), with `job_id` bound for every log line; its wait, duration
+and failures are added to the queue's shared job metrics every heartbeat.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import orjson
 import redis
 import redis.asyncio
 import structlog
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from emprops.core.redis_connection import RedisEndpoint
+from emprops.core.tracing import span_from_carrier, start_span
+from emprops.observability.job_metrics import JobMetricsRecorder
 from emprops.queue.broker import Broker, BrokerConfig, ClaimedJob, JobLease
 from emprops.queue.errors import LeaseLostError
 from emprops.queue.keys import QueueKeys
@@ -83,6 +90,7 @@ class WorkerRuntime:
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.completed = 0
+        self.metrics = JobMetricsRecorder()
 
     def request_stop(self) -> None:
         """Stop claiming and shut down gracefully (safe to call from a signal handler)."""
@@ -103,15 +111,19 @@ class WorkerRuntime:
         )  # fmt: skip
         heartbeat.start()
         listener = asyncio.create_task(self._listen(client))
+        flusher = asyncio.create_task(self._flush_metrics_every(client, broker.keys.metrics))
         log.info("worker started", worker_id=self.caps.worker_id, services=self.caps.services)
         try:
             await self._claim_loop(broker, heartbeat)
         finally:
             await self._shutdown(broker)
             heartbeat.stop()
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, *_REDIS_DOWN):
-                await listener
+            for task in (listener, flusher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *_REDIS_DOWN):
+                    await task
+            with contextlib.suppress(*_REDIS_DOWN):
+                await self.metrics.flush(client, broker.keys.metrics)
             await asyncio.to_thread(heartbeat.join, 5)
             for connector in self.connectors.values():
                 await connector.close()
@@ -172,6 +184,14 @@ class WorkerRuntime:
                 with contextlib.suppress(*_REDIS_DOWN):
                     await pubsub.aclose()
 
+    async def _flush_metrics_every(self, client: Any, key: str) -> None:
+        while True:
+            await asyncio.sleep(self.options.heartbeat_s)
+            try:
+                await self.metrics.flush(client, key)
+            except _REDIS_DOWN as exc:  # kept for the next round
+                log.warning("job metrics not flushed; Redis unreachable", error=str(exc))
+
     # --- jobs -------------------------------------------------------------------------------
 
     def _leases(self) -> list[JobLease]:
@@ -201,55 +221,117 @@ class WorkerRuntime:
 
     async def _run_job(self, broker: Broker, claimed: ClaimedJob) -> None:
         job, lease = claimed.job, claimed.lease
+        service = job.service_required
+        if lease.attempt == 1 and job.created_at is not None and job.assigned_at is not None:
+            self.metrics.observe_wait(service, (job.assigned_at - job.created_at).total_seconds())
+        # This task's own context: what is bound here is on every log line of this job only.
+        structlog.contextvars.bind_contextvars(
+            job_id=job.id, service=service, attempt=lease.attempt
+        )
+        started = time.monotonic()
+        outcome = "released"  # unless it ends otherwise: shutdown handed it back
+        attributes = {
+            "emprops.job.id": job.id,
+            "emprops.job.service": service,
+            "emprops.job.attempt": lease.attempt,
+            "emprops.worker.id": self.caps.worker_id,
+            "messaging.system": "emprops",
+            "messaging.operation.type": "process",
+            "messaging.message.id": job.id,
+        }
+        with span_from_carrier(
+            f"job {service}", job.trace, kind=SpanKind.CONSUMER, attributes=attributes
+        ) as span:
+            try:
+                outcome = await self._attempt(broker, claimed, span)
+            finally:
+                self.metrics.observe_run(service, outcome, time.monotonic() - started)
+                if span is not None:
+                    span.set_attribute("emprops.job.outcome", outcome)
+                    if outcome in ("retrying", "failed"):
+                        span.set_status(Status(StatusCode.ERROR, outcome))
+
+    async def _attempt(self, broker: Broker, claimed: ClaimedJob, span: Span | None) -> str:
+        """Run the connector and report; returns what became of the attempt (see OUTCOMES)."""
+        job, lease = claimed.job, claimed.lease
         connector = self.connectors[job.service_required]
         progress = _Progress(broker, lease, self.options.progress_interval_s)
         bound = log.bind(job_id=job.id, attempt=lease.attempt, service=job.service_required)
+        error_class = ""
         try:
-            result = await asyncio.wait_for(connector.process(job, progress), job.timeout_s)
+            with start_span(
+                f"connector {job.service_required}",
+                attributes={"emprops.connector": type(connector).__name__},
+            ):
+                result = await asyncio.wait_for(connector.process(job, progress), job.timeout_s)
             orjson.dumps(result)
         except asyncio.CancelledError:
             if job.id in self._cancelled:
                 await connector.cancel(job)
                 bound.info("job stopped: cancelled or lease lost")
-                return  # the broker already moved it; nothing to report
+                return "cancelled"  # the broker already moved it; nothing to report
             raise  # shutdown: _shutdown releases it
         except TimeoutError:
-            await self._report(
-                bound,
-                lambda: broker.fail(lease, f"timed out after {job.timeout_s} s", retryable=True),
+            error_class = "Timeout"
+            outcome = await self._report_failure(
+                bound, broker, lease, f"timed out after {job.timeout_s} s", retryable=True
             )
             await connector.cancel(job)
         except JobFailure as exc:
+            error_class = type(exc).__name__
             bound.info("job failed", error=exc.message, retryable=exc.retryable)
-            message, retryable = exc.message, exc.retryable
-            await self._report(bound, lambda: broker.fail(lease, message, retryable=retryable))
+            outcome = await self._report_failure(
+                bound, broker, lease, exc.message, retryable=exc.retryable
+            )
         except TypeError as exc:
+            error_class = "ResultNotJSON"
             reason = f"result is not JSON: {exc}"
-            await self._report(bound, lambda: broker.fail(lease, reason, retryable=False))
+            outcome = await self._report_failure(bound, broker, lease, reason, retryable=False)
         except Exception as exc:  # an unexpected bug in a connector: retry, the next may succeed
+            error_class = type(exc).__name__
             bound.exception("connector raised")
             reason = f"{type(exc).__name__}: {exc}"
-            await self._report(bound, lambda: broker.fail(lease, reason, retryable=True))
+            outcome = await self._report_failure(bound, broker, lease, reason, retryable=True)
         else:
-            if await self._report(bound, lambda: broker.complete(lease, result)):
+            delivered, answer = await self._report(
+                bound, "queue.complete", lambda: broker.complete(lease, result)
+            )
+            if delivered:
                 self.completed += 1
+                return "completed"
+            return str(answer)
+        self.metrics.count_failure(job.service_required, error_class)
+        if span is not None:
+            span.set_attribute("error.type", error_class)
+        return outcome
 
-    async def _report(self, bound: Any, call: Callable[[], Awaitable[Any]]) -> bool:
+    async def _report_failure(
+        self, bound: Any, broker: Broker, lease: JobLease, reason: str, *, retryable: bool
+    ) -> str:
+        _, outcome = await self._report(
+            bound, "queue.fail", lambda: broker.fail(lease, reason, retryable=retryable)
+        )
+        return str(outcome)  # retrying | failed, or why it was not reported
+
+    async def _report(
+        self, bound: Any, name: str, call: Callable[[], Awaitable[Any]]
+    ) -> tuple[bool, Any]:
         """Deliver a final report, retrying while Redis is unreachable; the lease decides when to
-        give up (after it expires the reaper has requeued the job and the broker refuses us)."""
+        give up (after it expires the reaper has requeued the job and the broker refuses us).
+        Returns (True, the broker's answer), or (False, "lease_lost" | "unreported")."""
         deadline = time.monotonic() + max(self.config.lease_ms / 1000 * 5, 30)
-        while True:
-            try:
-                await call()
-                return True
-            except LeaseLostError as exc:
-                bound.warning("result refused: lease lost", error=exc.message)
-                return False
-            except _REDIS_DOWN as exc:
-                if time.monotonic() > deadline:
-                    bound.error("could not report result; Redis unreachable", error=str(exc))
-                    return False
-                await asyncio.sleep(0.2)
+        with start_span(name, kind=SpanKind.CLIENT):
+            while True:
+                try:
+                    return True, await call()
+                except LeaseLostError as exc:
+                    bound.warning("result refused: lease lost", error=exc.message)
+                    return False, "lease_lost"
+                except _REDIS_DOWN as exc:
+                    if time.monotonic() > deadline:
+                        bound.error("could not report result; Redis unreachable", error=str(exc))
+                        return False, "unreported"
+                    await asyncio.sleep(0.2)
 
     async def _shutdown(self, broker: Broker) -> None:
         if not self._running:
