@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from emprops.cli import (
+    chain,
     collection,
     collection_package,
     collection_run,
@@ -33,6 +34,7 @@ app.command("serve")(serve.run_serve)
 app.command("doctor")(doctor.run_doctor)
 app.add_typer(users.app, name="users")
 app.add_typer(indexer.app, name="indexer")
+app.add_typer(chain.app, name="chain")
 
 
 def main() -> None:

@@ -68,6 +68,27 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False)
+    chain: str = Field(
+        default="local",
+        pattern=r"^[a-z0-9-]{1,40}$",
+        description="Chain preset: local (embedded py-evm node), anvil, base, base-sepolia, "
+        "arbitrum-one, arbitrum-sepolia, ethereum, sepolia.",
+    )
+    chain_rpc_url: str | None = Field(
+        default=None, description="JSON-RPC URL; unset: the embedded node (local) or the preset's."
+    )
+    chain_signer_key: SecretStr | None = Field(
+        default=None,
+        description="Hex private key that deploys and mints; unset only on local/anvil (dev key).",
+    )
+    chain_confirmations: int | None = Field(
+        default=None, ge=0, description="Blocks to wait after a receipt; unset: the preset's."
+    )
+    chain_max_fee_gwei: float | None = Field(
+        default=None, gt=0, description="EIP-1559 cap on maxFeePerGas; unset: the preset's."
+    )
+    chain_rpc_timeout_s: float = Field(default=30.0, gt=0)
+    chain_receipt_timeout_s: float = Field(default=180.0, gt=0)
     # observability: traces (OpenTelemetry), /metrics (Prometheus), /health/ready
     otel_exporter: Literal["none", "console", "otlp"] = Field(
         default="none",

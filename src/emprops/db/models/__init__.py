@@ -1,5 +1,12 @@
 """Every table, imported here so Alembic and `Base.metadata` see them all."""
 
+from emprops.db.models.chain import (
+    ChainPlatform,
+    ChainSigner,
+    ChainTransaction,
+    CollectionDeployment,
+    MintRequest,
+)
 from emprops.db.models.collections import (
     CollectionRecord,
     CollectionStage,
@@ -29,6 +36,10 @@ from emprops.db.models.workflows import WorkflowRecord
 
 __all__ = [
     "ApiKey",
+    "ChainPlatform",
+    "ChainSigner",
+    "ChainTransaction",
+    "CollectionDeployment",
     "CollectionRecord",
     "CollectionStage",
     "CollectionStatus",
@@ -50,6 +61,7 @@ __all__ = [
     "IndexerRawLog",
     "JobHistory",
     "JobRecord",
+    "MintRequest",
     "OperationKind",
     "OperationStatus",
     "OutboxMessage",
