@@ -65,9 +65,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         dispatcher = GenerationDispatcher(emprops_state.sessions, emprops_state.broker, redis)
         app.state.generation_dispatcher = dispatcher
         await dispatcher.start()
+        follower = None
+        if settings.indexer_in_api:  # the indexer beside the API (development chains)
+            from emprops.indexer.follower import IndexerFollower
+
+            follower = IndexerFollower(settings, emprops_state.sessions)
+            await follower.start()
         try:
             yield
         finally:
+            if follower is not None:
+                await follower.stop()
             await dispatcher.stop()  # generations: before Redis and the database close
             await redis.aclose()
             await asyncio.to_thread(close_endpoint, endpoint)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -113,7 +112,7 @@ def run_demo(
         ("root CID", str(package.get("root_cid"))),
         ("base URI", str(package.get("base_uri"))),
         ("contract URI", str(package.get("contract_uri"))),
-        ("CAR", str(Path(str(package.get("package_dir"))) / "package.car")),
+        ("CAR", str(package.get("car"))),
         ("chain", f"{deployment.get('chain')} (chain id {deployment.get('chain_id')})"),
         ("contract", str(deployment.get("address"))),
         ("gas", f"deploy {deployment.get('gas_used', 0):,}, mint {mint.get('gas_used', 0):,}"),

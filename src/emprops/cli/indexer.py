@@ -32,13 +32,16 @@ ChainIdOption = Annotated[int | None, typer.Option("--chain-id", help="Only this
 
 
 def default_chain_source(settings: Settings) -> tuple[str | None, list[str]]:
-    """The RPC URL and factory addresses to index when none are given on the command line.
+    """The configured chain's RPC URL (the embedded node's on the local chain) and the factory
+    the chain service deployed there; (None, []) when none is deployed yet."""
+    from emprops.indexer.follower import configured_source
 
-    TODO(chain service): return the configured chain's RPC URL (the embedded node's URL for the
-    default chain) and the factory address(es) the chain service recorded when it deployed them.
-    Until that lands, `--rpc-url` and `--factory` are required.
-    """
-    return None, []
+    async def find() -> tuple[str | None, list[str]]:
+        async with open_sessions(settings) as sessions:
+            source = await configured_source(settings, sessions)
+        return (source.rpc_url, source.factories) if source else (None, [])
+
+    return run_command(find)
 
 
 @asynccontextmanager
@@ -98,7 +101,7 @@ def run_indexer(
     factories = factory or default_factories
     if url is None or not factories:
         raise InvalidInputError(
-            "give --rpc-url and at least one --factory (the configured chain is not looked up yet)",
+            "give --rpc-url and at least one --factory, or deploy the platform on the configured chain first (emprops chain deploy-factory)",
             details={"rpc_url": url, "factories": factories},
         )
     overrides: dict[str, object] = {}

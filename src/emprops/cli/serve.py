@@ -26,6 +26,10 @@ def run_serve(
             "core with the embedded Redis, none with EMPROPS_REDIS_URL, whose workers run apart).",
         ),
     ] = None,
+    indexer: Annotated[
+        bool | None,
+        typer.Option(help="Follow the chain in the API process (default: on for local/anvil)."),
+    ] = None,
     assets_root: Annotated[
         Path | None,
         typer.Option(
@@ -42,6 +46,8 @@ def run_serve(
 
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    follow = indexer if indexer is not None else settings.chain in ("local", "anvil")
+    settings = settings.model_copy(update={"indexer_in_api": follow or settings.indexer_in_api})
     count = (
         local_workers
         if local_workers is not None

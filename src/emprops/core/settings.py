@@ -134,6 +134,11 @@ class Settings(BaseSettings):
         default=256, ge=1, description="Indexed block headers kept to trace reorgs back."
     )
     indexer_rpc_timeout_s: float = Field(default=30.0, gt=0, description="Per RPC request.")
+    indexer_in_api: bool = Field(
+        default=False,
+        description="Follow the configured chain inside the API process (emprops serve turns it "
+        "on for development chains; production runs `emprops indexer run` apart).",
+    )
 
 
 @lru_cache(maxsize=1)

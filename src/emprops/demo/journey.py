@@ -233,22 +233,46 @@ class DemoJourney:
 
     async def deploy(self) -> None:
         base = f"/collections/{self.state.collection_id}"
-        self.result.deployment = await self._operation("deploy", f"{base}/deploy", {})
+        self.result.deployment = await self._operation(
+            "deploy", f"{base}/deploy", {"owner": self.collector}
+        )
         self.ui.phase("deploy", f"at {self.result.deployment.get('address')}")
 
     async def mint(self) -> None:
         base = f"/collections/{self.state.collection_id}"
-        body = {"to": self.collector, "quantity": int(self.result.package["tokens"]),
+        body = {"to": self.collector, "quantity": int(self.result.deployment["max_supply"]),
                 "request_id": MINT_REQUEST}  # fmt: skip
         self.result.mint = await self._operation("mint", f"{base}/mint", body)
         self.ui.phase("mint", f"{self.result.mint.get('minted')} tokens to {self.collector}")
 
     async def index(self) -> None:
+        """The API follows the chain (its indexer runs beside it): wait until it has every mint."""
         address = self.result.deployment.get("address")
         if not address:
             raise UnavailableError("no deployment address to index")
-        self.result.indexed = await self._call("POST", "/chain/index", json={"collection": address})
-        self.ui.phase("index", f"{self.result.indexed}")
+        wanted = int(self.result.mint.get("minted", 0))
+        deadline = time.monotonic() + 300
+        while True:
+            mints = await self._call(
+                "GET", f"/chain/collections/{address}/mints", params={"limit": 1000}
+            )
+            self.ui.progress("index", len(mints), wanted)
+            if len(mints) >= wanted:
+                break
+            if time.monotonic() > deadline:
+                raise DemoFailedError(f"the indexer saw {len(mints)} of {wanted} mints after 300 s")
+            await asyncio.sleep(0.5)
+        owners = await self._call(
+            "GET", "/chain/tokens", params={"owner": self.collector, "limit": 1000}
+        )
+        self.result.indexed = {
+            "mints": len(mints),
+            "owned_by_collector": len(owners),
+            "owners": len({m["to_address"] for m in mints}),
+        }
+        self.ui.phase(
+            "index", f"{len(mints)} mints indexed; the collector holds {len(owners)} tokens"
+        )
 
 
 def collector_address(seed: str) -> str:

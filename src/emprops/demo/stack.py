@@ -46,7 +46,7 @@ class DemoStack:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> DemoStack:
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings.model_copy(update={"indexer_in_api": True}))
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, lifespan="on",
             log_level="warning",

@@ -25,9 +25,7 @@ router = APIRouter(tags=["publishing"], responses=ERRORS)  # type: ignore[arg-ty
 
 
 def publish_service(session: DbSession, broker: BrokerDep, state: State) -> PublishService:
-    return PublishService(
-        PublishRepository(session), broker, getattr(state.settings, "chain", "local")
-    )
+    return PublishService(PublishRepository(session), broker, state.settings.chain)
 
 
 Service = Annotated[PublishService, Depends(publish_service)]

@@ -17,8 +17,9 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from emprops.chain import ChainService, CollectionTerms, resolve_chain
 from emprops.collection import advance_stage
-from emprops.core.errors import EmpropsError
+from emprops.core.errors import EmpropsError, InvalidInputError
 from emprops.core.settings import Settings
 from emprops.db.models import CollectionStage, OperationKind, OperationStatus
 from emprops.generations.run_export import export_run
@@ -149,6 +150,7 @@ async def package_collection(
         "root_cid": report.reveal.root_cid,
         "provenance_hash": report.provenance_hash,
         "package_dir": str(out_dir),
+        "car": str(out_dir / report.reveal.car.path) if report.reveal.car else None,
         "blob_prefix": prefix,
         "stored": stored,
         "name": info.name,
@@ -174,10 +176,82 @@ async def _store_package(
     return stored
 
 
+# --------------------------------------------------------------------------- deploy and mint
+
+
+async def _chain_service(ctx: PublishContext, chain: str | None) -> ChainService:
+    return ChainService(ctx.sessions, resolve_chain(ctx.settings, chain), ctx.settings.data_dir)
+
+
+async def _completed_result(ctx: PublishContext, operation_id: str, what: str) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        op = await PublishRepository(session).operation(uuid.UUID(operation_id))
+    if op is None or op.result is None or op.status != OperationStatus.COMPLETED:
+        raise InvalidInputError(f"the {what} this operation builds on is gone or not completed")
+    return op.result
+
+
+async def deploy_collection(
+    ctx: PublishContext, collection_id: uuid.UUID, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    package = await _completed_result(ctx, params["package_operation_id"], "package")
+    service = await _chain_service(ctx, params.get("chain"))
+    await progress(10, "the platform contracts")
+    platform = await service.ensure_platform()
+    client = await service.client()
+    owner = params.get("owner") or package.get("royalty_recipient") or client.address
+    terms = CollectionTerms(
+        name=package["name"], symbol=package.get("symbol") or "EMP", base_uri=package["base_uri"],
+        contract_uri=package["contract_uri"], owner=owner, max_supply=int(package["tokens"]),
+        royalty_bps=int(package.get("royalty_bps") or 0), salt_source=package["root_cid"],
+    )  # fmt: skip
+    await progress(40, "creating the collection")
+    deployment = await service.deploy_collection(terms, collection_id=collection_id)
+    return {
+        "chain": service.target.name,
+        "chain_id": service.target.chain_id,
+        "address": deployment.address,
+        "deployment_id": str(deployment.id),
+        "factory": platform.factory,
+        "owner": deployment.owner,
+        "royalty_split": deployment.royalty_split,
+        "tx_hash": deployment.tx_hash,
+        "gas_used": deployment.gas_used,
+        "max_supply": terms.max_supply,
+        "max_per_tx": terms.max_per_tx,
+    }
+
+
+async def mint_tokens(
+    ctx: PublishContext, collection_id: uuid.UUID, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    deployment = await _completed_result(ctx, params["deploy_operation_id"], "deployment")
+    service = await _chain_service(ctx, deployment["chain"])
+
+    async def report(done: int, total: int) -> None:
+        await progress(100 * done / max(total, 1), f"{done}/{total} minted")
+
+    request = await service.mint(
+        uuid.UUID(deployment["deployment_id"]), params["to"], int(params["quantity"]),
+        request_id=f"{collection_id}:{params['request_id']}", progress=report,
+    )  # fmt: skip
+    return {
+        "request_id": params["request_id"],
+        "to": request.to_address,
+        "minted": request.minted,
+        "first_token_id": request.first_token_id,
+        "gas_used": request.gas_used,
+        "address": deployment["address"],
+        "chain": deployment["chain"],
+    }
+
+
 Runner = Callable[[PublishContext, uuid.UUID, dict[str, Any], Progress], Awaitable[dict[str, Any]]]
 
 RUNNERS: dict[OperationKind, Runner] = {
     OperationKind.PACKAGE: package_collection,
+    OperationKind.DEPLOY: deploy_collection,
+    OperationKind.MINT: mint_tokens,
 }
 
 STAGE_AFTER = {

@@ -41,6 +41,12 @@ class DeployRequest(BaseModel):
         pattern=r"^[a-z0-9-]{1,40}$",
         description="A chain preset (local, anvil, base, ...); default: the configured chain.",
     )
+    owner: str | None = Field(
+        default=None,
+        pattern=ADDRESS,
+        description="The contract's owner (the creator); default: the package's royalty "
+        "recipient, else the platform's signer.",
+    )
 
 
 class MintRequest(BaseModel):

@@ -91,7 +91,7 @@ class PublishService:
                 details={"stage": collection.stage},
             )
         chain = body.chain or self.default_chain
-        params = {"chain": chain, "package_operation_id": str(package.id)}
+        params = {"chain": chain, "package_operation_id": str(package.id), "owner": body.owner}
         return await self._request(collection, OperationKind.DEPLOY, chain, params)
 
     async def request_mint(
