@@ -11,8 +11,8 @@ from functools import cache
 from typing import Any
 
 from eth_account import Account
-from eth_typing import HexStr
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.exceptions import (
@@ -127,6 +127,12 @@ class ChainClient:
                 raise TransactionRevertedError(
                     f"{what} would revert: {describe_revert(_revert_data(exc)) if _revert_data(exc) else message}"
                 ) from None
+            if "insufficient funds" in message or "cannot afford" in message:
+                raise UnfundedSignerError(
+                    f"the signer {self.account.address} cannot pay for this on {self.target.name}: "
+                    "fund it, or set EMPROPS_CHAIN_SIGNER_KEY to a funded key",
+                    details={"signer": self.account.address},
+                ) from None
             raise ChainRpcError(f"{what}: the node refused: {message[:300]}") from None
         except Exception as exc:
             raise ChainRpcError(
@@ -177,6 +183,11 @@ class ChainClient:
         """Estimate gas (a revert shows here, before anything is signed), price it, check the
         balance covers it, sign."""
         tx = {**tx, "from": self.account.address, "chainId": self.target.chain_id, "nonce": nonce}
+        if int(self._rpc("eth_getBalance", self.w3.eth.get_balance, self.account.address)) == 0:
+            raise UnfundedSignerError(
+                f"the signer {self.account.address} has 0.000000 ETH on {self.target.name}",
+                details={"signer": self.account.address, "balance_wei": 0},
+            )
         gas = int(self._rpc("eth_estimateGas", self.w3.eth.estimate_gas, tx)) * 12 // 10 + 10_000
         max_fee, tip = self.fees()
         tx.update(gas=gas, maxFeePerGas=max_fee, maxPriorityFeePerGas=tip, type=2)

@@ -10,6 +10,7 @@ requests, so nothing is left running; the next user starts it again.
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import json
 import os
@@ -135,7 +136,7 @@ class LocalChain:
                 return reply
             response = self._request(method, params)
         except Exception as exc:  # everything becomes a JSON-RPC error, as a node answers
-            reply["error"] = {"code": -32603, "message": f"{type(exc).__name__}: {exc}"}
+            reply["error"] = _rpc_error(exc)
             return reply
         finally:
             self.state.flush()
@@ -147,6 +148,22 @@ class LocalChain:
         else:
             reply["result"] = response.get("result")
         return reply
+
+
+def _rpc_error(exc: Exception) -> dict[str, Any]:
+    """A revert as geth and anvil report it (code 3, the revert data in `data`), so clients
+    decode custom errors the same way on every chain; anything else as an internal error."""
+    if type(exc).__name__ == "TransactionFailed":
+        message = str(exc.args[0]) if exc.args else ""
+        literal = message.split(": ", 1)[1] if ": " in message else ""
+        data = b""
+        try:
+            value = ast.literal_eval(literal)
+            data = value if isinstance(value, bytes) else str(value).encode()
+        except (ValueError, SyntaxError):
+            data = b""
+        return {"code": 3, "message": "execution reverted", "data": "0x" + data.hex()}
+    return {"code": -32603, "message": f"{type(exc).__name__}: {exc}"}
 
 
 def _json_default(value: Any) -> Any:
