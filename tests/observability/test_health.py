@@ -38,7 +38,9 @@ async def test_ready_when_redis_the_database_and_registered_checks_answer(
     async def chain() -> None:
         calls.append("chain")
 
-    any_db_api.app.state.readiness_checks.append(ReadinessCheck("chain", chain))
+    any_db_api.app.state.readiness_checks[:] = [
+        ReadinessCheck("chain", chain)
+    ]  # in place of the real one
     response = await any_db_api.client.get("/health/ready")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -55,7 +57,9 @@ async def test_a_failing_check_makes_it_503_naming_the_check_and_why(obs_api: Ap
     async def chain() -> None:
         raise ConnectionError("rpc at http://127.0.0.1:8545 refused the connection")
 
-    obs_api.app.state.readiness_checks.append(ReadinessCheck("chain", chain))
+    obs_api.app.state.readiness_checks[:] = [
+        ReadinessCheck("chain", chain)
+    ]  # in place of the real one
     response = await obs_api.client.get("/health/ready")
     assert response.status_code == 503
     error = response.json()["error"]
@@ -74,7 +78,9 @@ async def test_a_check_that_hangs_fails_after_the_time_limit(obs_settings: Setti
 
     settings = obs_settings.model_copy(update={"readiness_timeout_s": 0.2})
     async for api in open_api(settings):
-        api.app.state.readiness_checks.append(ReadinessCheck("chain", stuck))
+        api.app.state.readiness_checks[:] = [
+            ReadinessCheck("chain", stuck)
+        ]  # in place of the real one
         started = asyncio.get_running_loop().time()
         response = await api.client.get("/health/ready")
         assert asyncio.get_running_loop().time() - started < 2
@@ -102,3 +108,17 @@ async def test_redis_out_of_reach_makes_it_503(obs_api: Api) -> None:
     assert error["details"]["failed"] == ["redis"]
     assert error["message"].startswith("not ready: redis: ConnectionError")
     assert (await obs_api.client.get("/health")).status_code == 200  # liveness does not care
+
+
+async def test_the_real_chain_check_names_a_chain_that_does_not_answer(
+    obs_settings: Settings,
+) -> None:
+    settings = obs_settings.model_copy(
+        update={"chain": "anvil", "chain_rpc_url": "http://127.0.0.1:1", "chain_rpc_timeout_s": 1}
+    )
+    async for api in open_api(settings):
+        response = await api.client.get("/health/ready")
+        assert response.status_code == 503
+        error = response.json()["error"]
+        assert error["details"]["failed"] == ["chain"]
+        assert "RPC failed" in error["message"]

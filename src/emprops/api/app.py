@@ -41,6 +41,12 @@ class BodySizeLimit(BaseHTTPMiddleware):
         return await call_next(request)
 
 
+async def _chain_ready(settings: Settings) -> str:
+    from emprops.chain.readiness import check_chain
+
+    return await check_chain(settings)
+
+
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or get_settings()
     # observability: a no-op unless EMPROPS_OTEL_EXPORTER (or a test) installed a provider
@@ -97,7 +103,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         },
     )
     # observability: more checks for /health/ready are appended here (see observability.health)
-    readiness_checks: list[ReadinessCheck] = []
+    readiness_checks: list[ReadinessCheck] = [
+        ReadinessCheck("chain", lambda: _chain_ready(settings)),
+    ]
     app.state.readiness_checks = readiness_checks
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # rate limits: added last so it runs first, before any body is read or database touched

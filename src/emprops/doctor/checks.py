@@ -178,6 +178,21 @@ async def check_workers(settings: Settings) -> list[Finding]:
     return findings
 
 
+async def check_chain_config(settings: Settings) -> list[Finding]:
+    from emprops.chain.readiness import check_chain
+    from emprops.core.errors import EmpropsError
+
+    try:
+        found = await asyncio.wait_for(check_chain(settings), timeout=settings.chain_rpc_timeout_s)
+    except EmpropsError as exc:
+        return [Finding("chain", Verdict.FAIL, exc.message,
+                        "check EMPROPS_CHAIN, EMPROPS_CHAIN_RPC_URL and EMPROPS_CHAIN_SIGNER_KEY")]  # fmt: skip
+    except TimeoutError:
+        return [Finding("chain", Verdict.FAIL, "the chain's RPC did not answer in time",
+                        "check EMPROPS_CHAIN_RPC_URL")]  # fmt: skip
+    return [Finding("chain", Verdict.OK, found)]
+
+
 CHECKS: list[Check] = [
     check_data_dir,
     check_redis,
@@ -185,6 +200,7 @@ CHECKS: list[Check] = [
     check_storage,
     check_secret,
     check_workers,
+    check_chain_config,
 ]
 
 
