@@ -32,7 +32,9 @@ def test_every_service_command_is_a_real_emprops_command() -> None:
     assert len(commands) >= 4
     for command in commands:
         words = [w for w in command[1:] if not w.startswith("-")][:2]
-        result = runner.invoke(app, [*words[:1], "--help"] if words[0] in ("serve", "worker") else [*words, "--help"])
+        result = runner.invoke(
+            app, [*words[:1], "--help"] if words[0] in ("serve", "worker") else [*words, "--help"]
+        )
         assert result.exit_code == 0, f"{command}: {result.output}"
 
 

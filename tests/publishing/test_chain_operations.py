@@ -30,8 +30,8 @@ async def test_a_package_is_deployed_minted_and_indexed(
 ) -> None:
     user = await api.new_user()
     base = ""
-    async with publishing_workers(api_settings, tmp_path / "assets"):
-        collection_id, _ = await generated_collection(api, user, tmp_path / "assets")
+    async with publishing_workers(api_settings, api_settings.data_dir / "assets"):
+        collection_id, _ = await generated_collection(api, user, api_settings.data_dir / "assets")
         base = f"/collections/{collection_id}"
         body = {"royalty_bps": 500, "royalty_recipient": COLLECTOR}
         package = await api.client.post(f"{base}/package", headers=user, json=body)

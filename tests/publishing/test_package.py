@@ -18,8 +18,10 @@ async def test_a_generated_collection_is_packaged_by_a_queued_job(
     api: Api, api_settings: Settings, tmp_path: Path
 ) -> None:
     user = await api.new_user()
-    async with publishing_workers(api_settings, tmp_path / "assets"):
-        collection_id, run_id = await generated_collection(api, user, tmp_path / "assets")
+    async with publishing_workers(api_settings, api_settings.data_dir / "assets"):
+        collection_id, run_id = await generated_collection(
+            api, user, api_settings.data_dir / "assets"
+        )
         status = await api.client.get(f"/collections/{collection_id}/publishing", headers=user)
         assert status.json()["stage"] == "generated"
         body = {"royalty_bps": 500, "royalty_recipient": COLLECTOR, "symbol": "FACE"}
@@ -38,6 +40,13 @@ async def test_a_generated_collection_is_packaged_by_a_queued_job(
     assert result["run_id"] == run_id and result["tokens"] == report.tokens == TOKENS
     assert result["base_uri"] == report.reveal.base_uri and result["base_uri"].startswith("ipfs://")
     assert [t.token_id for t in report.token_entries] == list(range(TOKENS))
+    # the API planned the layered traits (exact rarity over the run), so the metadata has them
+    trait_types = {a.trait_type for t in report.token_entries for a in t.attributes}
+    assert {"Background", "Body", "Eyes", "Mouth"} <= trait_types, trait_types
+    assert (
+        len({tuple((a.trait_type, a.value) for a in t.attributes) for t in report.token_entries})
+        == TOKENS
+    )
     blobs = api.state.settings.data_dir / "blobs"
     assert all((blobs / path).is_file() for path in result["stored"])
     status = await api.client.get(f"/collections/{collection_id}/publishing", headers=user)

@@ -19,12 +19,13 @@ from emprops.core.redis_connection import close_endpoint, open_endpoint
 from emprops.core.settings import Settings, get_settings
 from emprops.core.tracing import configure_tracing
 from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
-from emprops.generations import GenerationDispatcher
+from emprops.generations import GenerationDispatcher, RunnerConfig
 from emprops.observability.endpoints import is_probe
 from emprops.observability.health import ReadinessCheck
 from emprops.observability.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from emprops.queue.broker import Broker, BrokerConfig
 from emprops.worker.connectors import BUILTIN_CONNECTORS
+from emprops.workflows.planners import rooted_planners
 
 
 class BodySizeLimit(BaseHTTPMiddleware):
@@ -68,7 +69,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         )  # fmt: skip
         # generations: the outbox dispatcher and run supervisor run beside the API
         emprops_state: AppState = app.state.emprops
-        dispatcher = GenerationDispatcher(emprops_state.sessions, emprops_state.broker, redis)
+        assets_root = settings.assets_root or settings.data_dir / "assets"
+        dispatcher = GenerationDispatcher(
+            emprops_state.sessions, emprops_state.broker, redis,
+            RunnerConfig(planners=rooted_planners(assets_root)),
+        )  # fmt: skip
         app.state.generation_dispatcher = dispatcher
         await dispatcher.start()
         follower = None

@@ -11,6 +11,8 @@ from emprops.indexer.endpoints import router as indexer_router
 from emprops.observability.endpoints import router as observability_router
 from emprops.projects.endpoints import router as projects_router
 from emprops.publishing.endpoints import router as publishing_router
+from emprops.queue_admin.endpoints import router as queue_admin_router
+from emprops.studio.endpoints import router as studio_router
 from emprops.workflow_registry.endpoints import router as workflow_registry_router
 
 ROUTERS: list[APIRouter] = [
@@ -24,4 +26,6 @@ ROUTERS: list[APIRouter] = [
     publishing_router,
     indexer_router,
     observability_router,
+    queue_admin_router,
+    studio_router,
 ]

@@ -47,7 +47,10 @@ def run_serve(
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     follow = indexer if indexer is not None else settings.chain in ("local", "anvil")
-    settings = settings.model_copy(update={"indexer_in_api": follow or settings.indexer_in_api})
+    settings = settings.model_copy(
+        update={"indexer_in_api": follow or settings.indexer_in_api,
+                "assets_root": assets_root or settings.assets_root}
+    )  # fmt: skip
     count = (
         local_workers
         if local_workers is not None
@@ -55,7 +58,7 @@ def run_serve(
     )
     pool = None
     if count:
-        root = (assets_root or settings.data_dir / "assets").resolve()
+        root = (assets_root or settings.assets_root or settings.data_dir / "assets").resolve()
         root.mkdir(parents=True, exist_ok=True)
         config = settings.data_dir.resolve() / "local-worker.toml"
         config.write_text(f'[connectors.render]\nassets_root = "{root}"\nprocesses = 1\n')

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     extra_services: list[str] = Field(
         default_factory=list, description="Service names accepted besides the built-in connectors."
     )
+    assets_root: Path | None = Field(
+        default=None,
+        description="Layer art (layers configs) the API plans from and local render workers read; "
+        "unset: <data_dir>/assets.",
+    )
     database_url: str | None = Field(
         default=None, description="postgresql://...; unset is a SQLite file in data_dir."
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import structlog
 from pydantic import ValidationError
@@ -28,7 +28,7 @@ from emprops.generations.run_spec import RunSpec
 from emprops.generations.service import CANCEL_REASON, GenerationService, Outcome
 from emprops.queue.broker import Broker, SubmitResult
 from emprops.queue.models import JobRequest
-from emprops.workflows.engine import EngineEvent, GeneratorV2
+from emprops.workflows.engine import EngineEvent, GeneratorV2, StepPlanner
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +40,8 @@ class RunnerConfig:
     lease_ttl_s: float = 15.0  # a crashed process's runs are taken over after this
     poll_s: float = 0.5  # the outbox is read this often (and at once after a POST)
     resume_every_s: float = 5.0  # unfinished runs without a runner are looked for this often
+    # whole-run planners (layered traits: exact rarity across the collection), by workflow
+    planners: Mapping[str, StepPlanner] = field(default_factory=dict)
 
 
 class _RunBroker(Broker):
@@ -112,6 +114,7 @@ class RunExecution:
             priority=spec.priority,
             reconcile_s=self.config.reconcile_s,
             max_retries=self.config.max_retries,
+            planners=self.config.planners,
         )
         try:
             outcome = await engine.run(self._on_event)

@@ -51,7 +51,8 @@ class EngineEvent:
 EventHandler = Callable[[EngineEvent], Awaitable[None] | None]
 # Computes, once per run, extra payload for every generation of a step (e.g. the layers renderer
 # assigns traits across the whole collection for exact rarity and uniqueness).
-StepPlanner = Callable[[WorkflowStep, list[str]], list[dict[str, Any]]]
+# A planner returns one payload addition per generation, or None when it cannot plan here.
+StepPlanner = Callable[[WorkflowStep, list[str]], list[dict[str, Any]] | None]
 
 
 class RunJournal(Protocol):
@@ -181,11 +182,12 @@ class _Run:
             if g not in self.failed and self._generation_done(g)
         }
         self.outstanding: dict[str, tuple[int, int]] = {}
-        self.plans = {
+        planned = {
             step.id: engine.planners[step.node_name](step, header.hashes)
             for step in engine.input.steps
             if step.node_name in engine.planners
         }
+        self.plans = {sid: plan for sid, plan in planned.items() if plan is not None}
 
     async def emit(
         self, type_: EventType, generation: int | None, step_id: int | None, **data: Any

@@ -29,3 +29,23 @@ def plan_layers(step: WorkflowStep, hashes: list[str]) -> list[dict[str, Any]]:
 
 
 STEP_PLANNERS: dict[str, StepPlanner] = {"layers": plan_layers}
+
+
+def rooted_planners(assets_root: Path) -> dict[str, StepPlanner]:
+    """Planners for a process whose layer art lives under `assets_root` (the API's, the same
+    root its render workers read). A config not found there is not planned here (None): its
+    render jobs then pick traits from the hash, as a worker-only setup does."""
+
+    def plan_rooted_layers(step: WorkflowStep, hashes: list[str]) -> list[dict[str, Any]] | None:
+        config = step.node_payload.get("config")
+        if not isinstance(config, str) or not config:
+            return plan_layers(step, hashes)  # the error names what is missing
+        path = (assets_root / config).resolve()
+        if not path.is_relative_to(assets_root.resolve()) or not path.is_file():
+            return None
+        return plan_layers(
+            step.model_copy(update={"node_payload": {**step.node_payload, "config": str(path)}}),
+            hashes,
+        )
+
+    return {"layers": plan_rooted_layers}
