@@ -14,7 +14,6 @@ import ast
 import fcntl
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -277,9 +276,3 @@ def local_node_url(data_dir: Path, *, start_timeout_s: float = 60.0) -> str:
     raise UnavailableError(
         f"the local chain node did not start within {start_timeout_s:.0f} s; see {state_dir / 'node.log'}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
