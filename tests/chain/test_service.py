@@ -4,6 +4,7 @@ input refused clearly with nothing recorded and nothing minted twice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from emprops.chain import (
 )
 from emprops.chain.contracts import ContractName, abi
 from emprops.core.errors import ConflictError, InvalidInputError
-from emprops.db.models import MintRequest
+from emprops.db.models import ChainTransaction, MintRequest
 from tests.chain.service_world import (
     COLLECTOR,
     sent_transactions,
@@ -144,3 +145,30 @@ async def test_the_local_chain_keeps_its_state_across_restarts(
         assert w3.eth.get_block(head["number"])["hash"] == head["hash"]
         assert collection_contract(w3, deployment.address).functions.totalSupply().call() == 3
         assert (await restarted.ensure_platform()).factory == factory
+
+
+async def test_concurrent_mints_by_one_signer_each_get_their_own_nonce(
+    node_dir: Path, database_url: str
+) -> None:
+    """Three requests at once, each through its own service (as three workers would be), on the
+    automining local node: every batch lands, in nonce order, none twice."""
+    async with sessions_for(database_url) as sessions:
+        settings = settings_for("local", node_dir, None)
+        deployment = await service_for(sessions, settings).deploy_collection(
+            terms(salt_source="concurrent", max_supply=100)
+        )
+        requests = await asyncio.gather(
+            *(
+                service_for(sessions, settings).mint(
+                    deployment.id, COLLECTOR, 7, request_id=f"c{i}", batch_size=3
+                )
+                for i in range(3)
+            )
+        )
+        assert [r.minted for r in requests] == [7, 7, 7]
+        w3 = (await service_for(sessions, settings).client()).w3
+        assert collection_contract(w3, deployment.address).functions.totalSupply().call() == 21
+        async with sessions() as session:
+            rows = list((await session.execute(select(ChainTransaction))).scalars())
+        nonces = [r.nonce for r in rows]
+        assert len(nonces) == len(set(nonces)) and all(r.status == "mined" for r in rows)

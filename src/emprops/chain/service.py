@@ -17,9 +17,11 @@ signing and the receipt cannot make a second mint. That is why this service comm
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import math
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +116,11 @@ class ChainService:
                 )
             ).scalar_one_or_none()
         if row is None:
-            row = await self._sign_and_record(client, purpose, tx)
-            if AFTER_RECORD is not None:
-                AFTER_RECORD(purpose)
-            await asyncio.to_thread(client.broadcast, row.raw, row.tx_hash)
+            async with self._broadcast_order(client.address):
+                row = await self._sign_and_record(client, purpose, tx)
+                if AFTER_RECORD is not None:
+                    AFTER_RECORD(purpose)
+                await asyncio.to_thread(client.broadcast, row.raw, row.tx_hash)
             await self._mark(row.id, status="sent")
             if AFTER_BROADCAST is not None:
                 AFTER_BROADCAST(purpose)
@@ -137,6 +140,24 @@ class ChainService:
             gas_used=int(receipt["gasUsed"]),
         )
         return receipt
+
+    @asynccontextmanager
+    async def _broadcast_order(self, signer: str) -> AsyncIterator[None]:
+        """Nonce N+1 must not reach a node before N: an automining node (the local chain) has no
+        mempool to hold it. One file lock per signer, from signing to broadcast, keeps the
+        order for every process on this machine (public mempools hold early nonces anyway)."""
+        path = (
+            self.data_dir.resolve()
+            / "chain"
+            / f"signer-{self.target.chain_id}-{signer.lower()}.lock"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+        try:
+            await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            handle.close()  # closing releases the lock
 
     async def _sign_and_record(
         self, client: ChainClient, purpose: str, tx: dict[str, Any]
