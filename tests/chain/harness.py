@@ -66,10 +66,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_anvil() -> Iterator[str]:
+def running_anvil(*extra_args: str) -> Iterator[str]:
+    """A fresh anvil on a free loopback port; `extra_args` e.g. ("--chain-id", "8453")."""
     port = free_port()
+    args = [str(anvil_binary()), "--hardfork", "cancun", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
-        [str(anvil_binary()), "--hardfork", "cancun", "--host", "127.0.0.1", "--port", str(port)],
+        [*args, *extra_args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -25,6 +27,15 @@ CREATOR = "0x" + "c0" * 20
 COLLECTOR = "0x" + "ab" * 20
 
 
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """An HTTP URL whose server accepts connections and never answers: an RPC that hangs."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
 def start_node(data_dir: Path) -> str:
     return local_node_url(data_dir)
 
@@ -36,12 +47,12 @@ def stop_node(data_dir: Path) -> None:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         for _ in range(100):
+            with suppress(ChildProcessError):  # our own child: reap it, or it stays a zombie
+                os.waitpid(pid, os.WNOHANG)
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
                 break
-            import time
-
             time.sleep(0.05)
         info.unlink(missing_ok=True)
 

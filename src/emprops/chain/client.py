@@ -188,7 +188,11 @@ class ChainClient:
                 f"the signer {self.account.address} has 0.000000 ETH on {self.target.name}",
                 details={"signer": self.account.address, "balance_wei": 0},
             )
-        gas = int(self._rpc("eth_estimateGas", self.w3.eth.estimate_gas, tx)) * 12 // 10 + 10_000
+        # estimated without the nonce: ours may be ahead of the chain's (an earlier transaction
+        # recorded, not yet sent), and some nodes refuse to estimate a future nonce
+        estimate = {key: value for key, value in tx.items() if key != "nonce"}
+        gas = int(self._rpc("eth_estimateGas", self.w3.eth.estimate_gas, estimate)) * 12 // 10
+        gas += 10_000
         max_fee, tip = self.fees()
         tx.update(gas=gas, maxFeePerGas=max_fee, maxPriorityFeePerGas=tip, type=2)
         tx.pop("from")

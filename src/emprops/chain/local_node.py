@@ -250,9 +250,14 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# Nodes this process started: polled so that one which stopped (idle) is reaped, not a zombie.
+_started: list[subprocess.Popen[bytes]] = []
+
+
 def local_node_url(data_dir: Path, *, start_timeout_s: float = 60.0) -> str:
     """The embedded chain's URL, starting its node (a detached `emprops chain node`) if none
     answers. Safe to call from many processes at once."""
+    _started[:] = [node for node in _started if node.poll() is None]
     state_dir = data_dir.resolve() / "chain"
     info = state_dir / "node.json"
     with _locked(state_dir / "node.lock"):
@@ -262,9 +267,11 @@ def local_node_url(data_dir: Path, *, start_timeout_s: float = 60.0) -> str:
                 return url
             info.unlink(missing_ok=True)
         log = (state_dir / "node.log").open("ab")
-        subprocess.Popen(
-            [sys.executable, "-m", "emprops", "chain", "node", "--state-dir", str(state_dir)],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+        _started.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "emprops", "chain", "node", "--state-dir", str(state_dir)],
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
         )  # fmt: skip
         deadline = time.monotonic() + start_timeout_s
         while time.monotonic() < deadline:

@@ -11,6 +11,10 @@ from emprops.core.settings import Settings
 PYEVM_DEV_KEY = "0x" + "00" * 31 + "01"  # eth-tester's first account
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
+# 0xSplits v2.2 PushSplitFactory: one address on every chain 0xSplits v2 is deployed to (see
+# `emprops.chain.splits`, which calls it).
+SPLITS_V2_PUSH_FACTORY = "0x8E8eB0cC6AE34A38B67D5Cf91ACa38f60bc3Ecf4"
+
 
 @dataclass(frozen=True)
 class ChainPreset:
@@ -20,6 +24,8 @@ class ChainPreset:
     max_fee_gwei: float
     dev_key: str | None = None  # set on development chains only
     public_rpc: str | None = None  # no public default: production brings its own RPC URL
+    # the canonical split factory to use where it has code; None: deploy our own splitter
+    splits_factory: str | None = None
 
 
 PRESETS: dict[str, ChainPreset] = {
@@ -27,12 +33,12 @@ PRESETS: dict[str, ChainPreset] = {
     for p in (
         ChainPreset("local", 1337, 0, 100.0, dev_key=PYEVM_DEV_KEY),
         ChainPreset("anvil", 31337, 0, 100.0, dev_key=ANVIL_DEV_KEY),
-        ChainPreset("ethereum", 1, 2, 200.0),
-        ChainPreset("sepolia", 11155111, 2, 200.0),
-        ChainPreset("base", 8453, 3, 5.0),
-        ChainPreset("base-sepolia", 84532, 3, 5.0),
-        ChainPreset("arbitrum-one", 42161, 3, 5.0),
-        ChainPreset("arbitrum-sepolia", 421614, 3, 5.0),
+        ChainPreset("ethereum", 1, 2, 200.0, splits_factory=SPLITS_V2_PUSH_FACTORY),
+        ChainPreset("sepolia", 11155111, 2, 200.0, splits_factory=SPLITS_V2_PUSH_FACTORY),
+        ChainPreset("base", 8453, 3, 5.0, splits_factory=SPLITS_V2_PUSH_FACTORY),
+        ChainPreset("base-sepolia", 84532, 3, 5.0, splits_factory=SPLITS_V2_PUSH_FACTORY),
+        ChainPreset("arbitrum-one", 42161, 3, 5.0, splits_factory=SPLITS_V2_PUSH_FACTORY),
+        ChainPreset("arbitrum-sepolia", 421614, 3, 5.0, splits_factory=SPLITS_V2_PUSH_FACTORY),
     )
 }
 

@@ -6,7 +6,11 @@ and stored with a `purpose` (e.g. `mint:<deployment>:<request>:<batch>`) and COM
 is broadcast. Asked again for the same purpose, it never signs anew: it finds the receipt, or
 re-broadcasts the very same signed bytes (same nonce, same hash), so a crash anywhere between
 signing and the receipt cannot make a second mint. That is why this service commits as it goes
-(one short transaction per step) instead of leaving the commit to its caller.
+(one short unit of work per step, `_unit`) instead of leaving the commit to its caller.
+
+Nonces: the signer's database row is locked while a nonce is chosen and the transaction signed,
+and a file lock per signer keeps signing-to-broadcast in nonce order on this machine; a
+transaction recorded but never sent (its process died) is sent before any later nonce.
 
     service = ChainService(sessions, resolve_chain(settings), settings.data_dir)
     platform = await service.ensure_platform()
@@ -27,14 +31,15 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from web3 import Web3
 
-from emprops.chain.client import ChainClient, TransactionRevertedError
+from emprops.chain.client import ChainClient, ChainRpcError, TransactionRevertedError
 from emprops.chain.contracts import ContractName, abi, bytecode
 from emprops.chain.presets import ChainTarget
+from emprops.chain.repository import ChainRepository
+from emprops.chain.splits import TOTAL_ALLOCATION, SplitShares, split_factory_at
 from emprops.core.errors import ConflictError, InvalidInputError, NotFoundError
 from emprops.db.models import (
     ChainPlatform,
@@ -104,42 +109,71 @@ class ChainService:
             self._client = client
         return self._client
 
+    @asynccontextmanager
+    async def _unit(self) -> AsyncIterator[ChainRepository]:
+        """One short unit of work, committed when the block ends: each step this service records
+        must be durable before the next (above all a signed transaction before it is sent)."""
+        async with self.sessions() as session, session.begin():
+            yield ChainRepository(session)
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[ChainRepository]:
+        async with self.sessions() as session:
+            yield ChainRepository(session)
+
     # ------------------------------------------------------------------ sending
 
     async def _send(self, purpose: str, tx: dict[str, Any], what: str) -> dict[str, Any]:
         """Sign-record-commit-broadcast-wait, once per purpose, whatever crashes in between."""
         client = await self.client()
-        async with self.sessions() as session:
-            row = (
-                await session.execute(
-                    select(ChainTransaction).where(ChainTransaction.purpose == purpose)
-                )
-            ).scalar_one_or_none()
+        async with self._reading() as repo:
+            row = await repo.transaction(purpose)
         if row is None:
             async with self._broadcast_order(client.address):
                 row = await self._sign_and_record(client, purpose, tx)
                 if AFTER_RECORD is not None:
                     AFTER_RECORD(purpose)
-                await asyncio.to_thread(client.broadcast, row.raw, row.tx_hash)
-            await self._mark(row.id, status="sent")
+                await self._broadcast(client, row)
             if AFTER_BROADCAST is not None:
                 AFTER_BROADCAST(purpose)
         elif row.status in ("signed", "sent"):
             known = await asyncio.to_thread(client.receipt, row.tx_hash)
             if known is None and not await asyncio.to_thread(client.known, row.tx_hash):
-                await asyncio.to_thread(client.broadcast, row.raw, row.tx_hash)  # the same bytes
+                async with self._broadcast_order(client.address):
+                    await self._broadcast(client, row)  # the same bytes
         try:
             receipt = await asyncio.to_thread(client.wait, row.tx_hash, what)
         except TransactionRevertedError as exc:
-            await self._mark(row.id, status="reverted", error=exc.message)
+            async with self._unit() as repo:
+                await repo.update_transaction(row.id, status="reverted", error=exc.message)
             raise
-        await self._mark(
-            row.id,
-            status="mined",
-            block_number=int(receipt["blockNumber"]),
-            gas_used=int(receipt["gasUsed"]),
-        )
+        async with self._unit() as repo:
+            await repo.update_transaction(
+                row.id,
+                status="mined",
+                block_number=int(receipt["blockNumber"]),
+                gas_used=int(receipt["gasUsed"]),
+            )
         return receipt
+
+    async def _broadcast(self, client: ChainClient, row: ChainTransaction) -> None:
+        """Send `row`, after any transaction of this signer recorded with a lower nonce but never
+        sent (its process died between recording and sending): a node will not mine nonce N+1
+        before N, and an automining one refuses it outright."""
+        async with self._reading() as repo:
+            earlier = await repo.unsent_before(self.target.chain_id, row.signer, row.nonce)
+        for waiting in earlier:
+            try:
+                await asyncio.to_thread(client.broadcast, waiting.raw, waiting.tx_hash)
+            except ChainRpcError as exc:
+                raise ChainRpcError(
+                    f"{waiting.purpose} (nonce {waiting.nonce}) must be sent before "
+                    f"{row.purpose} (nonce {row.nonce}) and the node refused it: {exc.message}",
+                    details={"tx_hash": waiting.tx_hash},
+                ) from None
+        await asyncio.to_thread(client.broadcast, row.raw, row.tx_hash)
+        async with self._unit() as repo:
+            await repo.mark_sent([*(w.id for w in earlier), row.id])
 
     @asynccontextmanager
     async def _broadcast_order(self, signer: str) -> AsyncIterator[None]:
@@ -154,7 +188,14 @@ class ChainService:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("a")
         try:
-            await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+            # polled, not a blocking flock in a thread: many waiters in one process would take
+            # every worker thread and leave none for the holder's RPC calls
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(0.02)
             yield
         finally:
             handle.close()  # closing releases the lock
@@ -164,61 +205,37 @@ class ChainService:
     ) -> ChainTransaction:
         address = client.address
         await self._ensure_signer_row(address)
-        async with self.sessions() as session, session.begin():
-            # a write first: on SQLite it takes the database's write lock, on PostgreSQL the
-            # row's, so no two processes pick the same nonce
-            await session.execute(
-                update(ChainSigner)
-                .where(ChainSigner.chain_id == self.target.chain_id, ChainSigner.address == address)
-                .values(next_nonce=ChainSigner.next_nonce)
-            )
-            signer = (
-                await session.execute(
-                    select(ChainSigner)
-                    .where(
-                        ChainSigner.chain_id == self.target.chain_id, ChainSigner.address == address
-                    )
-                    .with_for_update()
-                )
-            ).scalar_one()
+        async with self._unit() as repo:
+            # the signer row's lock (the database's write lock on SQLite) orders nonces across
+            # processes and machines
+            signer = await repo.lock_signer(self.target.chain_id, address)
+            already = await repo.transaction(purpose)
+            if already is not None:
+                return already  # another process signed this very step while we waited
             nonce = max(signer.next_nonce, await asyncio.to_thread(client.pending_nonce))
-            signed = await asyncio.to_thread(
-                client.sign, tx, nonce
-            )  # a revert or no funds: nothing kept
+            # a revert or no funds raises here, before anything is kept
+            signed = await asyncio.to_thread(client.sign, tx, nonce)
             row = ChainTransaction(
                 id=uuid.uuid4(), chain_id=self.target.chain_id, purpose=purpose, signer=address,
                 nonce=nonce, tx_hash=signed.tx_hash, raw=signed.raw, status="signed",
             )  # fmt: skip
-            session.add(row)
+            repo.session.add(row)
             signer.next_nonce = nonce + 1
         return row
 
     async def _ensure_signer_row(self, address: str) -> None:
-        async with self.sessions() as session:
-            exists = (
-                await session.execute(
-                    select(ChainSigner.id).where(
-                        ChainSigner.chain_id == self.target.chain_id, ChainSigner.address == address
-                    )
-                )
-            ).first()
-            if exists:
+        async with self._reading() as repo:
+            if await repo.signer_exists(self.target.chain_id, address):
                 return
-            session.add(
+            repo.session.add(
                 ChainSigner(
                     id=uuid.uuid4(), chain_id=self.target.chain_id, address=address, next_nonce=0
                 )
             )
             try:
-                await session.commit()
+                await repo.session.commit()
             except IntegrityError:
-                await session.rollback()  # another process made it first
-
-    async def _mark(self, row_id: uuid.UUID, **values: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(ChainTransaction).where(ChainTransaction.id == row_id).values(**values)
-            )
+                await repo.session.rollback()  # another process made it first
 
     async def _deploy(
         self, purpose: str, name: ContractName, *args: Any
@@ -237,24 +254,23 @@ class ChainService:
         data = contract.encode_abi(fn, args=list(args))
         return await self._send(purpose, {"to": contract.address, "data": data}, f"{name}.{fn}")
 
+    async def _has_code(self, address: str) -> bool:
+        client = await self.client()
+        code = await asyncio.to_thread(client.w3.eth.get_code, Web3.to_checksum_address(address))
+        return bool(code)
+
     # ------------------------------------------------------------------ platform
 
     async def platform(self) -> ChainPlatform | None:
         client = await self.client()
         genesis = await asyncio.to_thread(client.genesis_hash)
-        async with self.sessions() as session:
-            return (
-                await session.execute(
-                    select(ChainPlatform).where(
-                        ChainPlatform.chain_id == self.target.chain_id,
-                        ChainPlatform.genesis_hash == genesis,
-                    )
-                )
-            ).scalar_one_or_none()
+        async with self._reading() as repo:
+            return await repo.platform(self.target.chain_id, genesis)
 
     async def ensure_platform(self) -> ChainPlatform:
         """The factory (UUPS proxy), its implementation, the collection implementation (version 1)
-        and the split factory: deployed once per chain, found afterwards."""
+        and the split factory (the canonical 0xSplits one where the chain has it, else our own):
+        deployed once per chain, found afterwards."""
         found = await self.platform()
         if found is not None:
             return found
@@ -262,31 +278,43 @@ class ChainService:
         genesis = await asyncio.to_thread(client.genesis_hash)
         tag = f"platform:{self.target.chain_id}:{genesis[:18]}"
         owner = client.address
-        factory_impl, _ = await self._deploy(f"{tag}:factory-impl", ContractName.FACTORY)
+        factory_impl, receipt = await self._deploy(f"{tag}:factory-impl", ContractName.FACTORY)
         init = client.w3.eth.contract(abi=abi(ContractName.FACTORY)).encode_abi(
             "initialize", args=[owner]
         )
-        proxy, _ = await self._deploy(
+        proxy, receipt = await self._deploy(
             f"{tag}:factory-proxy", ContractName.PROXY, factory_impl, init
         )
-        collection_impl, _ = await self._deploy(f"{tag}:collection-impl", ContractName.COLLECTION)
-        await self._call(
+        collection_impl, receipt = await self._deploy(
+            f"{tag}:collection-impl", ContractName.COLLECTION
+        )
+        receipt = await self._call(
             f"{tag}:register-v1",
             proxy,
             ContractName.FACTORY,
             "registerImplementation",
             collection_impl,
         )
-        split_factory, receipt = await self._deploy(
-            f"{tag}:split-factory", ContractName.SPLIT_FACTORY
-        )
+        canonical = self.target.preset.splits_factory
+        if canonical is not None and await self._has_code(canonical):
+            split_factory = str(Web3.to_checksum_address(canonical))
+        else:
+            split_factory, receipt = await self._deploy(
+                f"{tag}:split-factory", ContractName.SPLIT_FACTORY
+            )
         row = ChainPlatform(
             id=uuid.uuid4(), chain_id=self.target.chain_id, genesis_hash=genesis, factory=proxy,
             factory_implementation=factory_impl, collection_implementation=collection_impl,
             split_factory=split_factory, deployer=owner, block_number=int(receipt["blockNumber"]),
         )  # fmt: skip
-        async with self.sessions() as session, session.begin():
-            session.add(row)
+        try:
+            async with self._unit() as repo:
+                repo.session.add(row)
+        except IntegrityError:  # another process finished the same steps first
+            recorded = await self.platform()
+            if recorded is None:
+                raise
+            return recorded
         return row
 
     # ------------------------------------------------------------------ collections
@@ -305,15 +333,8 @@ class ChainService:
         predicted = str(
             await asyncio.to_thread(factory.functions.predictAddress(client.address, salt, 1).call)
         )
-        async with self.sessions() as session:
-            existing = (
-                await session.execute(
-                    select(CollectionDeployment).where(
-                        CollectionDeployment.chain_id == self.target.chain_id,
-                        CollectionDeployment.address == predicted,
-                    )
-                )
-            ).scalar_one_or_none()
+        async with self._reading() as repo:
+            existing = await repo.deployment_at(self.target.chain_id, predicted)
         if existing is not None:
             return existing
         split = await self._royalty_split(platform, terms)
@@ -326,8 +347,7 @@ class ChainService:
             f"collection:{self.target.chain_id}:{predicted}", platform.factory, ContractName.FACTORY,
             "createCollection", 1, salt, params,
         )  # fmt: skip
-        code = await asyncio.to_thread(client.w3.eth.get_code, Web3.to_checksum_address(predicted))
-        if not code:
+        if not await self._has_code(predicted):
             raise ConflictError(
                 f"the factory did not create the collection at its predicted address {predicted}",
                 details={"tx_hash": "0x" + bytes(receipt["transactionHash"]).hex()},
@@ -338,45 +358,52 @@ class ChainService:
             owner=terms.owner, royalty_split=split, params=terms.model_dump(mode="json"),
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(), gas_used=int(receipt["gasUsed"]),
         )  # fmt: skip
-        async with self.sessions() as session, session.begin():
-            session.add(row)
+        try:
+            async with self._unit() as repo:
+                repo.session.add(row)
+        except IntegrityError:  # the same deployment, recorded by another process meanwhile
+            async with self._reading() as repo:
+                recorded = await repo.deployment_at(self.target.chain_id, predicted)
+            if recorded is None:
+                raise
+            return recorded
         return row
 
     async def _royalty_split(self, platform: ChainPlatform, terms: CollectionTerms) -> str | None:
-        """80% creator / 20% platform, as our splitter (immutable, address known in advance)."""
+        """80% creator / 20% platform, immutable, its address known in advance: created once,
+        found again for every collection with the same creator."""
         if not terms.royalty_bps or platform.split_factory is None:
             return None
         client = await self.client()
         creator, us = terms.owner, client.address
         if creator.lower() == us.lower():
             return None  # nothing to split
-        pairs = sorted([(creator, ROYALTY_CREATOR_SHARE), (us, 1_000_000 - ROYALTY_CREATOR_SHARE)],
-                       key=lambda p: int(p[0], 16))  # fmt: skip
-        accounts, shares = [p[0] for p in pairs], [p[1] for p in pairs]
-        factory = client.w3.eth.contract(
-            address=Web3.to_checksum_address(platform.split_factory),
-            abi=abi(ContractName.SPLIT_FACTORY),
+        shares = SplitShares.of(
+            {creator: ROYALTY_CREATOR_SHARE, us: TOTAL_ALLOCATION - ROYALTY_CREATOR_SHARE}
         )
-        address = str(
-            await asyncio.to_thread(factory.functions.predictSplitAddress(accounts, shares).call)
-        )
-        if not await asyncio.to_thread(client.w3.eth.get_code, Web3.to_checksum_address(address)):
-            await self._call(f"split:{self.target.chain_id}:{address}", platform.split_factory,
-                             ContractName.SPLIT_FACTORY, "createSplit", accounts, shares)  # fmt: skip
+        splits = split_factory_at(platform.split_factory)
+        address = await asyncio.to_thread(splits.predict, client.w3, shares)
+        if not await self._has_code(address):
+            data = splits.create_calldata(client.w3, shares, us)
+            receipt = await self._send(
+                f"split:{self.target.chain_id}:{address}",
+                {"to": Web3.to_checksum_address(splits.address), "data": data},
+                "creating the royalty split",
+            )
+            if not await self._has_code(address):
+                raise ConflictError(
+                    f"the split factory did not create the split at its predicted address {address}",
+                    details={"tx_hash": "0x" + bytes(receipt["transactionHash"]).hex()},
+                )
         return address
 
     async def deployment(self, ref: str) -> CollectionDeployment:
         """A deployment by id or contract address (on this chain)."""
-        async with self.sessions() as session:
-            query = select(CollectionDeployment)
+        async with self._reading() as repo:
             try:
-                query = query.where(CollectionDeployment.id == uuid.UUID(ref))
+                found = await repo.deployment(uuid.UUID(ref))
             except ValueError:
-                query = query.where(
-                    CollectionDeployment.chain_id == self.target.chain_id,
-                    CollectionDeployment.address == checksum(ref, "collection"),
-                )
-            found = (await session.execute(query)).scalar_one_or_none()
+                found = await repo.deployment_at(self.target.chain_id, checksum(ref, "collection"))
         if found is None:
             raise NotFoundError(f"no deployed collection {ref} on {self.target.name}")
         return found
@@ -398,18 +425,11 @@ class ChainService:
         to = checksum(to, "to")
         if quantity < 1:
             raise InvalidInputError("quantity must be at least 1", details={"field": "quantity"})
-        async with self.sessions() as session:
-            deployment = await session.get(CollectionDeployment, deployment_id)
+        async with self._reading() as repo:
+            deployment = await repo.deployment(deployment_id)
             if deployment is None:
                 raise NotFoundError(f"no collection deployment {deployment_id}")
-            request = (
-                await session.execute(
-                    select(MintRequest).where(
-                        MintRequest.deployment_id == deployment_id,
-                        MintRequest.request_id == request_id,
-                    )
-                )
-            ).scalar_one_or_none()
+            request = await repo.mint_request(deployment_id, request_id)
         per_tx = int(deployment.params.get("max_per_tx", 100))
         size = min(batch_size or per_tx, per_tx)
         if request is None:
@@ -418,9 +438,15 @@ class ChainService:
                 id=uuid.uuid4(), deployment_id=deployment_id, request_id=request_id, to_address=to,
                 quantity=quantity, batch_size=size, status="pending", minted=0, gas_used=0,
             )  # fmt: skip
-            async with self.sessions() as session, session.begin():
-                session.add(request)
-        elif request.to_address != to or request.quantity != quantity:
+            try:
+                async with self._unit() as repo:
+                    repo.session.add(request)
+            except IntegrityError:  # the same request id, made by another process meanwhile
+                async with self._reading() as repo:
+                    request = await repo.mint_request(deployment_id, request_id)
+                if request is None:
+                    raise
+        if request.to_address != to or request.quantity != quantity:
             raise ConflictError(
                 f"mint request {request_id} was made for {request.quantity} to {request.to_address}",
                 details={"field": "request_id"},
@@ -437,24 +463,26 @@ class ChainService:
                     ContractName.COLLECTION, "mintTo", to, count,
                 )  # fmt: skip
             except TransactionRevertedError as exc:
-                await self._update_request(
-                    request.id, status="failed", error=exc.message, minted=minted, gas_used=gas
-                )
+                async with self._unit() as repo:
+                    await repo.update_mint_request(
+                        request.id, status="failed", error=exc.message, minted=minted, gas_used=gas
+                    )
                 raise
             minted += count
             gas += int(receipt["gasUsed"])
             if first is None:
                 first = self._first_token(receipt)
-            await self._update_request(
-                request.id, minted=minted, gas_used=gas, first_token_id=first
-            )
+            async with self._unit() as repo:
+                await repo.update_mint_request(
+                    request.id, minted=minted, gas_used=gas, first_token_id=first
+                )
             if progress is not None:
                 await progress(minted, request.quantity)
-        await self._update_request(request.id, status="minted")
-        async with self.sessions() as session:
-            done = await session.get(MintRequest, request.id)
+        async with self._unit() as repo:
+            await repo.update_mint_request(request.id, status="minted")
+            done = await repo.mint_request_by_id(request.id)
             assert done is not None
-            return done
+        return done
 
     async def _check_supply(self, deployment: CollectionDeployment, quantity: int) -> None:
         client = await self.client()
@@ -477,9 +505,3 @@ class ChainService:
             if len(topics) == 4 and "0x" + bytes(topics[0]).hex() == transfer:
                 return int.from_bytes(bytes(topics[3]), "big")
         return None
-
-    async def _update_request(self, request_id: uuid.UUID, **values: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(MintRequest).where(MintRequest.id == request_id).values(**values)
-            )

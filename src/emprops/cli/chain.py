@@ -81,9 +81,20 @@ def deploy_factory(chain: ChainOption = None) -> None:
             f"factory {platform.factory} (implementation {platform.factory_implementation})"
         )
         console.print(f"collection implementation v1 {platform.collection_implementation}")
-        console.print(f"split factory {platform.split_factory}; block {platform.block_number}")
+        console.print(
+            f"split factory {platform.split_factory} ({_split_kind(platform.split_factory)}); "
+            f"block {platform.block_number}"
+        )
 
     _run(chain, work)
+
+
+def _split_kind(address: str | None) -> str:
+    from emprops.chain.splits import SplitsV2Factory, split_factory_at
+
+    if address is None:
+        return "none"
+    return "0xSplits v2" if isinstance(split_factory_at(address), SplitsV2Factory) else "ours"
 
 
 @app.command("status")
