@@ -70,6 +70,10 @@ def echo_document(
     }  # fmt: skip
 
 
+# The fields the echo documents set: a step may set only what its component declares.
+ECHO_FIELDS = ("color", "delay_s", "steps", "previous", "fail")
+
+
 async def register_workflow(
     api: Api, name: str = ECHO_WORKFLOW, *, service: str = "echo", credit_cost: int = 1
 ) -> None:
@@ -77,7 +81,9 @@ async def register_workflow(
         session.add(
             WorkflowRecord(
                 id=uuid.uuid4(), name=name, type="direct_job", service=service,
-                data={"service_required": service, "payload": {}}, credit_cost=credit_cost,
+                data={"service_required": service, "payload": {},
+                      "inputs": {f: f for f in ECHO_FIELDS}},
+                credit_cost=credit_cost,
             )
         )  # fmt: skip
         await session.commit()

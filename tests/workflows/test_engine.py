@@ -53,7 +53,13 @@ def document(generations: int, delay: float = 0.0) -> GenerationInput:
 
 def catalog() -> WorkflowCatalog:
     workflows = builtin_catalog()
-    workflows.register(WorkflowDefinition(name="echo-job", type="direct_job", service="echo"))
+    fields = ("color", "delay_s", "from_first", "size", "fail")
+    workflows.register(
+        WorkflowDefinition(
+            name="echo-job", type="direct_job", service="echo",
+            data={"service_required": "echo", "payload": {}, "inputs": {f: f for f in fields}},
+        )
+    )  # fmt: skip
     return workflows
 
 

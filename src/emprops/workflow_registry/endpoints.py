@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from emprops.api.dependencies import DbSession
 from emprops.api.errors import ErrorResponse
 from emprops.auth import AdminPrincipal, CurrentPrincipal
+from emprops.components.templates import RegisteredType
 from emprops.workflow_registry.repository import WorkflowRepository
 from emprops.workflow_registry.schemas import WorkflowCreate, WorkflowOut, WorkflowUpdate
 from emprops.workflow_registry.service import WorkflowRegistryService
-from emprops.workflow_registry.workflow_data import RegisteredType
 
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422, 429)}
 router = APIRouter(prefix="/workflows", tags=["workflows"], responses=ERRORS)  # type: ignore[arg-type]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emprops.core.errors import ConflictError
-from emprops.db.models import WorkflowRecord
+from emprops.db.models import ComponentVersion, WorkflowRecord
 
 
 class WorkflowRepository:
@@ -61,3 +61,22 @@ class WorkflowRepository:
     async def delete(self, record: WorkflowRecord) -> None:
         await self.session.delete(record)
         await self.session.flush()
+
+    async def latest_version(self, workflow_id: uuid.UUID) -> int | None:
+        query = select(func.max(ComponentVersion.version)).where(
+            ComponentVersion.workflow_id == workflow_id
+        )
+        latest: int | None = (await self.session.execute(query)).scalar_one_or_none()
+        return latest
+
+    async def add_version(self, version: ComponentVersion) -> None:
+        self.session.add(version)
+        await self.session.flush()
+
+    async def versions(self, workflow_id: uuid.UUID) -> list[ComponentVersion]:
+        query = (
+            select(ComponentVersion)
+            .where(ComponentVersion.workflow_id == workflow_id)
+            .order_by(ComponentVersion.version)
+        )
+        return list((await self.session.execute(query)).scalars())

@@ -8,16 +8,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from emprops.workflow_registry.workflow_data import SERVICE_PATTERN, RegisteredType
+from emprops.components.templates import SERVICE_PATTERN, RegisteredType
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
 MIME_PATTERN = r"^[a-z0-9.+-]+/[a-zA-Z0-9.+*-]+$"
 DATA_DESCRIPTION = (
-    "By type. comfy_workflow: {graph: API-format graph, inputs: {node: {input: {value, default, "
+    "By type, each with an optional form: {fields: [{id, kind, default, required, min, max, "
+    "options, seed}]} (the only fields a step may set; without it, the fields the bindings name). "
+    "comfy_workflow: {graph: API-format graph, inputs: {node: {input: {value: field id, default, "
     "is_required, type}}}, output_nodes?}. direct_job: {service_required, payload, requirements?, "
-    "output_field?, inputs?: {field: dotted payload path}}. fetch_api: {request: {method, url, "
+    "output_field?, inputs?: {field: payload path(s)}}. fetch_api: {request: {method, url, "
     "headers?, query?, body?, expect?}, poll?: {request, done, failed?, error?, progress?, ...}, "
-    "output: jq, output_type?: data|file}."
+    "output: jq, output_type?: data|file} (templates read the form's fields as `.field`)."
+)
+COST_DESCRIPTION = (
+    "Credits per generation as an expression over the form's fields (e.g. "
+    "`1 if steps < 20 else 1 + (steps - 20) * 0.1`); fractions allowed. Unset: credit_cost."
 )
 
 
@@ -46,6 +52,10 @@ class WorkflowCreate(_WorkflowFields):
     type: RegisteredType
     data: dict[str, JsonValue] = Field(description=DATA_DESCRIPTION)
     credit_cost: int = Field(default=1, ge=0, le=1_000_000, description="Per step per generation.")
+    cost: str | None = Field(default=None, max_length=4000, description=COST_DESCRIPTION)
+    test_values: dict[str, JsonValue] | None = Field(
+        default=None, description="A sample set of form values; it must compile."
+    )
 
 
 class WorkflowUpdate(_WorkflowFields):
@@ -55,6 +65,8 @@ class WorkflowUpdate(_WorkflowFields):
     type: RegisteredType | None = None
     data: dict[str, JsonValue] | None = Field(default=None, description=DATA_DESCRIPTION)
     credit_cost: int | None = Field(default=None, ge=0, le=1_000_000)
+    cost: str | None = Field(default=None, max_length=4000, description=COST_DESCRIPTION)
+    test_values: dict[str, JsonValue] | None = None
 
 
 class WorkflowOut(BaseModel):
@@ -69,6 +81,10 @@ class WorkflowOut(BaseModel):
     models: list[str]
     min_vram_gb: int | None
     credit_cost: int
+    cost: str | None
+    test_values: dict[str, Any] | None
+    version: int
+    digest: str | None
     created_at: datetime
     updated_at: datetime
 

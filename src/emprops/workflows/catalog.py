@@ -1,34 +1,42 @@
-"""Which workflow names a step may use, and what kind of workflow each one is.
+"""Which components a step may name: their kind, queue service and, for registered ones, the
+pinned version (its digest and data: form, template, cost) the engine compiles jobs from.
 
-The validator only needs names and kinds; the engine maps each to a queue service. Registered
-workflows (ComfyUI graphs, direct jobs, HTTP APIs) come from the database later, so the catalog is
-plain data a caller extends with `register`.
+Registered components (ComfyUI graphs, direct jobs, HTTP APIs) come from the database, so the
+catalog is plain data a caller extends with `register`; a run keeps the definitions it used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from emprops.workflows.generation_input import VARIABLES_WORKFLOW
 
 WorkflowType = Literal["builtin", "renderer", "comfy_workflow", "direct_job", "fetch_api"]
+# The original's built-in step whose output is its rendered prompt text (made in-process).
+PROMPT_WORKFLOW = "prompt"
 
 
 class WorkflowDefinition(BaseModel):
-    """A workflow a step can name: its kind and the queue service running it (None: in-process)."""
+    """A component a step can name: its kind and the queue service running it (None: in-process),
+    and for a registered one the version a run pins (data holds its form and template)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
     type: WorkflowType
     service: str | None = None
+    version: int | None = None
+    digest: str | None = None
+    data: dict[str, Any] | None = None
+    cost: str | None = Field(default=None, description="Cost expression over the form's fields.")
 
 
 BUILTIN_WORKFLOWS: tuple[WorkflowDefinition, ...] = (
     WorkflowDefinition(name=VARIABLES_WORKFLOW, type="builtin", service=None),
+    WorkflowDefinition(name=PROMPT_WORKFLOW, type="builtin", service=None),
     WorkflowDefinition(name="layers", type="renderer", service="render"),
     WorkflowDefinition(name="animate", type="renderer", service="render"),
 )

@@ -21,9 +21,11 @@ from typing import Any, Literal, Protocol
 import orjson
 import structlog
 
+from emprops.components.compile import PlatformInputs, compile_step
+from emprops.core.errors import InvalidInputError
 from emprops.queue.broker import Broker
 from emprops.queue.models import JobRequest, JobStatus
-from emprops.workflows.catalog import WorkflowDefinition
+from emprops.workflows.catalog import PROMPT_WORKFLOW, WorkflowDefinition
 from emprops.workflows.errors import RefResolutionError
 from emprops.workflows.generation_input import VARIABLES_STEP_ID, GenerationInput, WorkflowStep
 from emprops.workflows.prompt_document import render_prompt_fields, step_output_text
@@ -238,14 +240,22 @@ class _Run:
 
     async def _submit_ready(self, generations: Any) -> None:
         requests: list[JobRequest] = []
-        for g in generations:
-            for step in self._ready_steps(g):
-                try:
-                    requests.append(self._job_request(g, step))
-                except RefResolutionError as exc:
-                    await self._fail_generation(
-                        g, step.id, GeneratorV2.job_id(self.header.run_id, g, step.id), exc.message
-                    )
+        pending = list(generations)
+        while pending:
+            again: list[int] = []
+            for g in pending:
+                for step in self._ready_steps(g):
+                    job_id = GeneratorV2.job_id(self.header.run_id, g, step.id)
+                    try:
+                        if self.engine.catalog[step.node_name].name == PROMPT_WORKFLOW:
+                            await self._run_prompt_step(g, step, job_id)
+                            again.append(g)  # what waited on it may be ready now
+                        else:
+                            requests.append(self._job_request(g, step))
+                    except (RefResolutionError, InvalidInputError) as exc:
+                        await self._fail_generation(g, step.id, job_id, exc.message)
+                        break
+            pending = sorted(set(again))
         for start in range(0, len(requests), 500):
             batch = requests[start : start + 500]
             await self.broker.submit_many(batch)
@@ -253,42 +263,90 @@ class _Run:
                 assert request.id is not None and request.ctx is not None
                 self.outstanding[request.id] = (request.ctx["generation"], request.ctx["step_id"])
 
-    def _job_request(self, g: int, step: WorkflowStep) -> JobRequest:
-        engine, header = self.engine, self.header
-        definition = engine.catalog[step.node_name]
-        if definition.service is None:
-            raise RefResolutionError(f"step {step.id}: workflow {step.node_name!r} has no service")
+    def _step_values(self, g: int, step: WorkflowStep) -> dict[str, Any]:
+        """The step's values for generation g: references resolved, prompts rendered."""
         outputs = self.outputs[g]
         payload = resolve_step_payload(step, outputs)
         variables = outputs[VARIABLES_STEP_ID]["data"]
         texts = {
             sid: step_output_text(out) for sid, out in outputs.items() if sid != VARIABLES_STEP_ID
         }
-        payload = render_prompt_fields(payload, variables, texts)  # type: ignore[assignment]
-        hash_ = header.hashes[g]
-        output_path = f"generations/{header.user_id}/{header.run_id}/{g}/{step.id}/{step.node_name}"
+        return render_prompt_fields(payload, variables, texts)  # type: ignore[return-value]
+
+    async def _run_prompt_step(self, g: int, step: WorkflowStep, job_id: str) -> None:
+        """The built-in `prompt` step: its output is its rendered prompt, made here."""
+        values = self._step_values(g, step)
+        unknown = sorted(set(values) - {"prompt"})
+        text = values.get("prompt", "")
+        if unknown or not isinstance(text, str):
+            raise InvalidInputError(
+                f"step {step.id} (prompt): takes one field, prompt (a text); got "
+                + (", ".join(unknown) if unknown else type(text).__name__)
+            )
+        output = {"data": text, "mimeType": "text/plain"}
+        self.engine.journal.record_output(g, step.id, job_id, output)
+        self.outputs[g][step.id] = output
+        await self.emit("node_completed", g, step.id, output=output)
+        if self._generation_done(g):
+            self.completed.add(g)
+            await self.emit("complete", g, None, hash=self.header.hashes[g])
+
+    def _stored_files(self, g: int) -> dict[str, str]:
+        """src URL -> blob path of every file the earlier steps of generation g stored."""
+        files: dict[str, str] = {}
+        for sid, output in self.outputs[g].items():
+            if sid == VARIABLES_STEP_ID or not isinstance(output, dict):
+                continue
+            entries = [output, *(output.get("outputs") or [])]
+            for entry in entries:
+                if isinstance(entry, dict):
+                    src, path = entry.get("src"), entry.get("path")
+                    if isinstance(src, str) and isinstance(path, str):
+                        files[src] = path
+        return files
+
+    def _job_request(self, g: int, step: WorkflowStep) -> JobRequest:
+        engine, header = self.engine, self.header
+        definition = engine.catalog[step.node_name]
+        if definition.service is None:
+            raise RefResolutionError(f"step {step.id}: workflow {step.node_name!r} has no service")
+        values = self._step_values(g, step)
         if step.id in self.plans:
-            payload = {**payload, **self.plans[step.id][g]}
-        if definition.type == "renderer":
-            # A renderer is a pure function of its inputs and the hash (its seed comes from it).
-            payload = {"renderer": step.node_name, **payload, "hash": hash_,
-                       "output_path": output_path}  # fmt: skip
-        elif definition.type == "comfy_workflow":
-            payload = {"seed": generation_seed(hash_), **payload}
+            values = {**values, **self.plans[step.id][g]}
+        hash_ = header.hashes[g]
+        run_root = f"generations/{header.user_id}/{header.run_id}/"
+        folder = f"{run_root}{g}/{step.id}"
+        compiled = compile_step(
+            definition.type, definition.name, definition.service, definition.data, values,
+            PlatformInputs(
+                seed=generation_seed(hash_), hash=hash_,
+                output_path=f"{folder}/{step.node_name}", input_roots=[run_root],
+                files=self._stored_files(g),
+            ),
+            label=f"step {step.id} ({step.node_name})",
+        )  # fmt: skip
         position = engine._order.index(step.id)
+        ctx: dict[str, Any] = {
+            "user_id": header.user_id, "run_id": header.run_id, "generation": g,
+            "step_id": step.id, "workflow": step.node_name,
+            "output_path": f"{folder}/{step.node_name}", "output_prefix": folder,
+            "output_name": step.node_name, "input_roots": [run_root],
+        }  # fmt: skip
+        if definition.digest is not None:
+            ctx["component"] = {"name": definition.name, "version": definition.version,
+                                "digest": definition.digest}  # fmt: skip
         return JobRequest(
             id=GeneratorV2.job_id(header.run_id, g, step.id),
-            service_required=definition.service,
-            payload=payload,
-            ctx={"user_id": header.user_id, "run_id": header.run_id, "generation": g,
-                 "step_id": step.id, "workflow": step.node_name, "output_path": output_path},
+            service_required=compiled.service,
+            payload=compiled.payload,
+            ctx=ctx,
             workflow_id=f"{header.run_id}.g{g}",
             workflow_priority=header.priority,
             workflow_datetime=header.created_ms + g,
             current_step=position,
             total_steps=len(engine._order),
             max_retries=engine.max_retries,
-        )  # fmt: skip
+        )
 
     # --- following the broker ---------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from emprops.db.models.jobs import JobHistory, JobRecord, OutboxMessage
 from emprops.db.models.projects import Project, ProjectHistory
 from emprops.db.models.publishing import OperationKind, OperationStatus, PublishOperation
 from emprops.db.models.users import ApiKey, RefreshToken, SiweNonce, User, Wallet
-from emprops.db.models.workflows import WorkflowRecord
+from emprops.db.models.workflows import ComponentVersion, WorkflowRecord
 
 __all__ = [
     "ApiKey",
@@ -45,6 +45,7 @@ __all__ = [
     "CollectionStatus",
     "Component",
     "ComponentFlatFile",
+    "ComponentVersion",
     "CreditBalance",
     "CreditLedgerEntry",
     "FlatFile",
