@@ -17,12 +17,19 @@ from tests.protocol_servers.raw_tcp import tcp_server
 from tests.worker.connectors.conftest import ProgressLog, make_job
 
 CTX = {"prefix": "generations/u1/run7/0/100", "filename": "render"}
+# The stand-in APIs listen on loopback, which workers refuse unless their config allows it.
+LOOPBACK = {"allowed_networks": ["127.0.0.1/32"]}
 
 
 @pytest.fixture
 async def connector(blob_store: BlobStore) -> AsyncIterator[HttpApiConnector]:
     connector = HttpApiConnector(
-        {"secrets": {"job_api": "key-42"}, "request_timeout_s": 5.0, "jq_timeout_s": 1.0},
+        {
+            "secrets": {"job_api": "key-42"},
+            "request_timeout_s": 5.0,
+            "jq_timeout_s": 1.0,
+            **LOOPBACK,
+        },
         store=blob_store,
     )
     yield connector
@@ -203,7 +210,7 @@ async def test_server_down_and_silent_servers_fail_fast(
         )
     assert caught.value.details["reason"] == "connect"
     assert time.perf_counter() - started < 10  # a hang guard, not a speed claim
-    impatient = HttpApiConnector({"request_timeout_s": 0.3}, store=blob_store)
+    impatient = HttpApiConnector({"request_timeout_s": 0.3, **LOOPBACK}, store=blob_store)
     async with tcp_server("silent") as url:
         with pytest.raises(RetryableJobError) as caught:
             await impatient.process(make_job("http", {"request": {"url": f"{url}/x"}}), progress)

@@ -22,7 +22,6 @@ resubmitting, since a resubmission could pay for the remote work twice.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import time
 from typing import Any, Literal
 
@@ -56,19 +55,35 @@ from emprops.worker.connectors.job_outputs import (
 )
 from emprops.worker.connectors.jq_sandbox import JqExpressionError, JqSandbox, check_expression
 from emprops.worker.connectors.jq_template import find_expressions, render
+from emprops.worker.connectors.outbound_http import (
+    OutboundClient,
+    OutboundPolicy,
+    Resolver,
+    check_url,
+    parse_networks,
+)
 
 SERVICE = "http"
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class HttpApiConfig(BaseModel):
-    """The `[http]` section of the worker config."""
+    """The `[http]` section of the worker config.
+
+    Only public addresses are reachable unless `allow_private` is set or the address falls in
+    `allowed_networks` (see outbound_http): job payloads choose the URLs.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     allowed_hosts: list[str] | None = Field(
         default=None, description="Host patterns (fnmatch, e.g. *.example.com); unset: any host."
     )
+    allow_private: bool = False
+    allowed_networks: list[str] = Field(
+        default_factory=list, description='CIDRs allowed even if private, e.g. "10.1.0.0/16".'
+    )
+    max_redirects: int = Field(default=5, ge=0, le=50)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -77,6 +92,23 @@ class HttpApiConfig(BaseModel):
     jq_timeout_s: float = Field(default=2.0, gt=0)
     max_response_bytes: int = Field(default=32 << 20, gt=0)
     max_file_bytes: int = Field(default=1 << 30, gt=0)
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        return [str(network) for network in parse_networks(values)]
+
+    def outbound_policy(self) -> OutboundPolicy:
+        return OutboundPolicy(
+            allow_private=self.allow_private,
+            allowed_networks=self.allowed_networks,
+            allowed_hosts=self.allowed_hosts,
+            max_redirects=self.max_redirects,
+            max_response_bytes=max(self.max_response_bytes, self.max_file_bytes),
+            connect_timeout_s=self.connect_timeout_s,
+            request_timeout_s=self.request_timeout_s,
+            total_timeout_s=self.job_timeout_s,
+        )
 
 
 class RequestTemplate(BaseModel):
@@ -159,9 +191,17 @@ class Answer(BaseModel):
 class HttpApiConnector(Connector):
     service = SERVICE
 
-    def __init__(self, config: dict[str, Any] | None = None, *, store: BlobStore | None = None):
+    def __init__(
+        self,
+        config: dict[str, Any] | None = None,
+        *,
+        store: BlobStore | None = None,
+        resolver: Resolver | None = None,
+    ):
         super().__init__(config, store=store)
         self.settings = parse_config(HttpApiConfig, self.config, SERVICE)
+        self.policy = self.settings.outbound_policy()
+        self._resolver = resolver  # None: the system resolver; tests answer for themselves
         self._http: httpx.AsyncClient | None = None
         self._jq: JqSandbox | None = None
 
@@ -211,11 +251,8 @@ class HttpApiConnector(Connector):
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                headers=self.settings.headers,
-                timeout=httpx.Timeout(
-                    self.settings.request_timeout_s, connect=self.settings.connect_timeout_s
-                ),
+            self._http = OutboundClient(
+                self.policy, resolver=self._resolver, label=SERVICE, headers=self.settings.headers
             )
         return self._http
 
@@ -251,16 +288,7 @@ class HttpApiConnector(Connector):
             raise PermanentJobError(
                 f"http: {url[:200]!r} is not a URL: {exc}", details={"service": SERVICE}
             ) from None
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise PermanentJobError(
-                f"http: {redacted_url(url)} is not an http(s) URL", details={"service": SERVICE}
-            )
-        allowed = self.settings.allowed_hosts
-        if allowed is not None and not any(fnmatch.fnmatch(parsed.host, p) for p in allowed):
-            raise PermanentJobError(
-                f"http: host {parsed.host} is not in this worker's allowed_hosts",
-                details={"service": SERVICE, "reason": "host_not_allowed", "host": parsed.host},
-            )
+        check_url(parsed, self.policy, SERVICE)  # addresses are checked again on each connect
 
     async def _render(
         self, template: RequestTemplate, data: dict[str, Any], variables: dict[str, Any]
@@ -409,7 +437,7 @@ class HttpApiConnector(Connector):
         self._check_host(url)
         client = self._client()
         try:
-            async with client.stream("GET", url, follow_redirects=True) as response:
+            async with client.stream("GET", url) as response:  # redirects: checked per hop
                 if response.status_code != 200:
                     await response.aread()
                     raise failure_for_status(SERVICE, response)

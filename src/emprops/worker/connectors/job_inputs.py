@@ -2,7 +2,8 @@
 gave it, e.g. an earlier step's `src`) or a plain http(s) URL.
 
 Store URLs are read through the store (no HTTP round trip, works for file:// and s3:// too);
-other URLs are fetched with a client that carries no credentials of ours.
+other URLs are fetched with a client that carries no credentials of ours: build it with
+`outbound_client(policy)`, so a payload cannot point the download at our own network.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from emprops.worker.connectors.http_failures import (
     read_limited,
 )
 from emprops.worker.connectors.job_outputs import failure_from_store
+from emprops.worker.connectors.outbound_http import OutboundClient, OutboundPolicy, Resolver
 
 _PROBE = "emprops-probe"
 
@@ -33,6 +35,24 @@ def store_path_for(store: BlobStore, reference: str) -> str | None:
     if root and reference.startswith(root):
         return unquote(reference[len(root) :].split("?", 1)[0])
     return None
+
+
+def outbound_client(
+    policy: OutboundPolicy | None = None,
+    *,
+    service: str = "input",
+    resolver: Resolver | None = None,
+) -> httpx.AsyncClient:
+    """The client to hand `load_input`: public addresses only unless `policy` allows more, each
+    redirect checked again, bodies capped at `policy.max_response_bytes`."""
+    return OutboundClient(policy, resolver=resolver, label=service)
+
+
+def _is_http_url(reference: str) -> bool:
+    try:
+        return httpx.URL(reference).scheme in ("http", "https")
+    except httpx.InvalidURL:
+        return False
 
 
 async def load_input(
@@ -50,7 +70,7 @@ async def load_input(
             data = await store.get(path)
         except Exception as exc:
             raise failure_from_store(exc, f"read input {path!r}") from exc
-    elif reference.startswith(("http://", "https://")):
+    elif _is_http_url(reference):
         try:
             async with client.stream("GET", reference) as response:
                 if response.status_code != 200:
