@@ -9,6 +9,7 @@ from emprops.cli import (
     collection,
     collection_package,
     collection_run,
+    components,
     demo,
     doctor,
     indexer,
@@ -35,6 +36,7 @@ app.command("doctor")(doctor.run_doctor)
 app.add_typer(users.app, name="users")
 app.add_typer(indexer.app, name="indexer")
 app.add_typer(chain.app, name="chain")
+app.add_typer(components.app, name="components")
 
 
 def main() -> None:

@@ -428,8 +428,9 @@ class _Translator:
 
     def field(self, name: str, node: Any) -> ast.expr:
         if name not in self.fields:
-            known = ", ".join(sorted(self.fields)) or "none"
-            raise self.fail(node, f"context.{name} is not a field of this component ({known})")
+            # The original passed the form's values as `context`: a name the form does not
+            # have was `undefined` there, and is None here (e.g. `max_tokens || 200`).
+            return ast.Constant(None)
         if not name.isidentifier() or keyword.iskeyword(name):
             raise self.fail(node, f"field {name!r} cannot be named in a cost expression")
         return ast.Name(name, ast.Load())

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emprops.components.compile import PlatformInputs, compile_step
 from emprops.components.credits_js import CreditsTranslationError, translate_credits_js
 from emprops.components.form import Form, FormField, FormOption
 from emprops.components.templates import UI_FORMAT_HINT, is_ui_format, parse_path
@@ -546,9 +547,23 @@ def import_component_folder(
         test_values = {
             k: v for k, v in test_values.items() if k in fields or k not in PLATFORM_FIELDS
         }
-        if test_values:
+        problem = _test_values_problem(kind, component, data, test_values)
+        if problem is not None:
+            notes.append(f"test.json left out: it does not compile ({problem})")
+        elif test_values:
             body["test_values"] = test_values
     return ImportedComponent(name=component, body=body, notes=notes)
+
+
+def _test_values_problem(
+    kind: str, component: str, data: dict[str, Any], values: dict[str, Any]
+) -> str | None:
+    platform = PlatformInputs(seed=1, hash="0x" + "0" * 64, output_path="components/test/out")
+    try:
+        compile_step(kind, component, None, data, values, platform, label="test.json")
+    except InvalidInputError as exc:
+        return exc.message
+    return None
 
 
 def component_folders(path: Path) -> Iterator[Path]:
@@ -573,3 +588,27 @@ def import_library(path: Path) -> list[LibraryEntry]:
         except ComponentImportError as exc:
             entries.append(LibraryEntry(folder.name, error=exc))
     return entries
+
+
+KNOWN_FILES = frozenset(
+    {"form.json", "inputs.json", "workflow.json", "job.json", "api.json", "body.json",
+     "credits.js", "required_models.json", "test.json"}
+)  # fmt: skip
+
+
+def import_component_files(
+    name: str, files: Mapping[str, Any], form_confs: Mapping[str, Any]
+) -> ImportedComponent:
+    """A component sent as its files (JSON values or text), as the admin API receives it."""
+    import tempfile
+
+    unknown = sorted(set(files) - KNOWN_FILES)
+    if unknown:
+        raise ComponentImportError(name, unknown[0], "", "is not a file of a component")
+    with tempfile.TemporaryDirectory(prefix="emprops-import-") as tmp:
+        folder = Path(tmp) / "component"
+        folder.mkdir()
+        for file_name, content in files.items():
+            text = content if isinstance(content, str) else json.dumps(content)
+            (folder / file_name).write_text(text, encoding="utf-8")
+        return import_component_folder(folder, form_confs, name=name)

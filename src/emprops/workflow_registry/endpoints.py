@@ -12,7 +12,14 @@ from emprops.api.errors import ErrorResponse
 from emprops.auth import AdminPrincipal, CurrentPrincipal
 from emprops.components.templates import RegisteredType
 from emprops.workflow_registry.repository import WorkflowRepository
-from emprops.workflow_registry.schemas import WorkflowCreate, WorkflowOut, WorkflowUpdate
+from emprops.workflow_registry.schemas import (
+    ComponentImport,
+    ImportedOut,
+    VersionOut,
+    WorkflowCreate,
+    WorkflowOut,
+    WorkflowUpdate,
+)
 from emprops.workflow_registry.service import WorkflowRegistryService
 
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422, 429)}
@@ -33,6 +40,31 @@ async def create_workflow(
     body: WorkflowCreate, _admin: AdminPrincipal, service: Service
 ) -> WorkflowOut:
     return WorkflowOut.model_validate(await service.create(body))
+
+
+@router.post("/import", status_code=status.HTTP_200_OK)
+async def import_components(
+    body: ComponentImport, _admin: AdminPrincipal, service: Service
+) -> list[ImportedOut]:
+    """Register components written in the original format (form.json, inputs.json,
+    workflow.json | job.json | api.json + body.json, credits.js, ...). All or nothing: one
+    refused component (422, each problem with its file and field) writes none."""
+    results = await service.import_files(body.components, body.form_confs, dry_run=body.dry_run)
+    return [
+        ImportedOut(
+            name=record.name, outcome=outcome, workflow=WorkflowOut.model_validate(record),
+            notes=notes,
+        )
+        for record, outcome, notes in results
+    ]  # fmt: skip
+
+
+@router.get("/{workflow_id}/versions")
+async def list_versions(
+    workflow_id: uuid.UUID, _principal: CurrentPrincipal, service: Service
+) -> list[VersionOut]:
+    """Every version of a component, oldest first; runs pin one by its digest."""
+    return [VersionOut.model_validate(v) for v in await service.versions(workflow_id)]
 
 
 @router.get("")

@@ -93,3 +93,39 @@ class WorkflowOut(BaseModel):
     def _unwrap(cls, models: Any) -> Any:
         """Stored as {"models": [...]} (a JSON object column)."""
         return models.get("models", []) if isinstance(models, dict) else models
+
+
+class ComponentFiles(BaseModel):
+    """One component in the original format: its files by name (JSON values, or text for
+    credits.js)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    files: dict[str, JsonValue] = Field(min_length=1, max_length=9)
+
+
+class ComponentImport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    components: list[ComponentFiles] = Field(min_length=1, max_length=200)
+    form_confs: dict[str, JsonValue] = Field(
+        default_factory=dict, max_length=200, description="_form_confs/ files by name."
+    )
+    dry_run: bool = False
+
+
+class ImportedOut(BaseModel):
+    name: str
+    outcome: str = Field(description="created, new_version, unchanged, or checked (dry run)")
+    workflow: WorkflowOut
+    notes: list[str]
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    digest: str
+    definition: dict[str, Any]
+    created_at: datetime

@@ -13,11 +13,13 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emprops.components.compile import PlatformInputs, StepCompileError, compile_step
 from emprops.components.cost import check_cost_expression
 from emprops.components.digest import component_digest
+from emprops.components.importer import ComponentImportError, import_component_files
 from emprops.components.templates import (
     RegisteredType,
     TemplateData,
@@ -27,7 +29,7 @@ from emprops.components.templates import (
 from emprops.core.errors import ConflictError, InvalidInputError, NotFoundError
 from emprops.db.models import ComponentVersion, WorkflowRecord
 from emprops.workflow_registry.repository import WorkflowRepository
-from emprops.workflow_registry.schemas import WorkflowCreate, WorkflowUpdate
+from emprops.workflow_registry.schemas import ComponentFiles, WorkflowCreate, WorkflowUpdate
 from emprops.workflows import (
     BUILTIN_WORKFLOWS,
     WorkflowCatalog,
@@ -206,6 +208,49 @@ class WorkflowRegistryService:
         await self.repo.flush_unique(record.name)
         await self._add_version(record)
         return record
+
+    async def register(self, body: WorkflowCreate) -> tuple[WorkflowRecord, str]:
+        """Register a component by name: new, a new version of it, or unchanged (the same
+        digest). Returns the record and which of "created", "new_version", "unchanged"."""
+        existing = await self.repo.by_name(body.name)
+        if existing is None:
+            return await self.create(body), "created"
+        before = existing.digest
+        fields = body.model_dump(exclude={"name"})
+        record = await self.update(existing.id, WorkflowUpdate.model_validate(fields))
+        return record, "unchanged" if record.digest == before else "new_version"
+
+    async def import_files(
+        self,
+        components: list[ComponentFiles],
+        form_confs: dict[str, Any],
+        *,
+        dry_run: bool = False,
+    ) -> list[tuple[WorkflowRecord, str, list[str]]]:
+        """Import every component or none: problems of all of them are reported together."""
+        imported, problems = [], []
+        for item in components:
+            try:
+                imported.append(import_component_files(item.name, item.files, form_confs))
+            except ComponentImportError as exc:
+                problems.append({"location": f"components.{item.name}", **exc.details})
+        if problems:
+            first = problems[0]
+            raise InvalidInputError(
+                f"{len(problems)} of {len(components)} components refused; "
+                f"{first['component']}: {first['file']}: {first['message']}",
+                details={"problems": problems},
+            )
+        results = []
+        for component in imported:
+            try:
+                record, outcome = await self.register(WorkflowCreate.model_validate(component.body))
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(p) for p in error["loc"])
+                raise _problem(f"components.{component.name}.{where}", error["msg"]) from None
+            results.append((record, "checked" if dry_run else outcome, component.notes))
+        return results
 
     async def delete(self, workflow_id: uuid.UUID) -> None:
         await self.repo.delete(await self.get(workflow_id))
