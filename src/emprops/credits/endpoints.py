@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from emprops.api.dependencies import DbSession
 from emprops.api.errors import ErrorResponse
 from emprops.auth import AdminPrincipal, CurrentPrincipal
-from emprops.credits.pricing import generation_count, price_generation_input
+from emprops.credits.pricing import generation_count, price_run
 from emprops.credits.repository import CreditRepository
 from emprops.credits.schemas import (
     BalanceOut,
@@ -22,7 +22,7 @@ from emprops.credits.schemas import (
 )
 from emprops.credits.service import CreditService, balance_out
 from emprops.workflow_registry import load_workflow_catalog
-from emprops.workflows import GenerationInputInvalid, validate_generation_input
+from emprops.workflows import GenerationInputInvalid, generation_hashes, validate_generation_input
 
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 403, 404, 422, 429)}
 router = APIRouter(prefix="/credits", tags=["credits"], responses=ERRORS)  # type: ignore[arg-type]
@@ -65,16 +65,18 @@ async def estimate(
         for s in (steps if isinstance(steps, list) else [])
         if isinstance(s, dict) and isinstance(s.get("nodeName"), str)
     }
-    result = validate_generation_input(document, await load_workflow_catalog(session, names))
+    catalog = await load_workflow_catalog(session, names)
+    result = validate_generation_input(document, catalog)
     if result.generation_input is None:  # unparseable; an unknown workflow still has a price
         raise GenerationInputInvalid(result.problems)
-    price = await price_generation_input(service.repo, result.generation_input)
     generations = generation_count(result.generation_input, body.generations)
+    hashes = generation_hashes(result.generation_input.generations, generations)
+    price = price_run(result.generation_input, catalog, hashes)
     available = (await service.balance(principal.user.id)).available
-    total = price.total(generations)
+    total = price.total
     return EstimateOut(
-        steps=[StepCost(step_id=i, workflow=w, cost=c) for i, w, c in price.steps],
-        cost_per_generation=price.per_generation, generations=generations, total=total,
+        steps=[StepCost(step_id=i, workflow=w, cost=float(c)) for i, w, c in price.steps],
+        cost_per_generation=float(price.per_generation), generations=generations, total=total,
         available=available, sufficient=total <= available,
     )  # fmt: skip
 

@@ -9,8 +9,6 @@ check for an existing ledger reference and the write that follows cannot interle
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emprops.db.base import utcnow
-from emprops.db.models import CreditBalance, CreditLedgerEntry, User, WorkflowRecord
+from emprops.db.models import CreditBalance, CreditLedgerEntry, User
 
 
 class CreditRepository:
@@ -127,14 +125,3 @@ class CreditRepository:
             .offset(offset)
         )
         return list(rows.scalars())
-
-    async def workflow_costs(self, names: Collection[str]) -> dict[str, int]:
-        if not names:
-            return {}
-        rows = await self.session.execute(
-            select(WorkflowRecord.name, WorkflowRecord.credit_cost).where(
-                WorkflowRecord.name.in_(sorted(names))
-            )
-        )
-        costs: dict[str, Any] = {name: cost for name, cost in rows}
-        return {name: int(cost) for name, cost in costs.items()}

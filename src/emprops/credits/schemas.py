@@ -43,12 +43,12 @@ class EstimateRequest(BaseModel):
 class StepCost(BaseModel):
     step_id: int
     workflow: str
-    cost: int = Field(description="Credits per generation (0 for a skipped step).")
+    cost: float = Field(description="Credits for the first generation (0 for a skipped step).")
 
 
 class EstimateOut(BaseModel):
     steps: list[StepCost]
-    cost_per_generation: int
+    cost_per_generation: float = Field(description="The first generation's exact cost.")
     generations: int
     total: int
     available: int

@@ -28,6 +28,9 @@ class RunSpec(BaseModel):
     generation_input: dict[str, Any] = Field(description="The GenerationInput document run.")
     workflows: list[WorkflowDefinition] = Field(description="The workflows its steps name.")
     cost_per_generation: int
+    # The whole credits each generation holds and is charged (costs vary with the picks and may
+    # be fractions); runs accepted before this was kept charge cost_per_generation each.
+    generation_costs: list[int] | None = None
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> RunSpec:
@@ -39,6 +42,11 @@ class RunSpec(BaseModel):
     @property
     def generations(self) -> int:
         return len(self.hashes)
+
+    def cost_of(self, generation: int) -> int:
+        if self.generation_costs is not None:
+            return self.generation_costs[generation]
+        return self.cost_per_generation
 
     def header(self) -> RunHeader:
         return RunHeader(
