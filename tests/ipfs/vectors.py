@@ -1,15 +1,13 @@
-"""Where the golden CID vectors live (shared/ beside the repository, or $EMPROPS_SHARED_DIR)."""
+"""Where the golden CID vectors live: tests/data/ipfs/ (see its README.md)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("EMPROPS_SHARED_DIR", REPO.parent / "shared"))
-VECTORS_DIR = SHARED / "data" / "ipfs"
+VECTORS_DIR = REPO / "tests" / "data" / "ipfs"
 IPFS_JS = REPO / "tools" / "ipfs-js"
 
 

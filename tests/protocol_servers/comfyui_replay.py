@@ -1,16 +1,32 @@
-"""A ComfyUI server that replays the recordings of a real one (shared/data/comfyui/).
+"""A ComfyUI server that replays the recordings of a real one (tests/data/comfyui/, see README).
 
 Each submitted graph is matched to a recording and answered with that recording's messages, in
-order, with its shapes and binary preview frames, the prompt id and client id rewritten to the
-submitted prompt's:
+order, with its shapes and binary frames, the prompt id rewritten to the submitted prompt's. The
+faithful trace (`trace_real_server_0_3_64.json`) drives every case it has:
 
-- the recorded graph (EmptyImage → ImageInvert → ImageBlend → ImageScale → SaveImage; LoadImage may
-  stand in for an EmptyImage so an uploaded input can feed it): `prompt1`, or `prompt2_identical`
-  (everything cached) when the same graph ran before; recorded relative timings are kept;
-- the FakeSampler graph (1 EmptyImage → 2 FakeSampler → 3 SaveImage): `progress_with_preview`,
-  `error_at_step_1` when `fail_at_step` > 0, `interrupted` when `steps` > 3 (it stops after the
-  first step until `POST /interrupt` arrives);
+- the image graph (EmptyImage → ImageInvert → ImageBlend → ImageScale → SaveImage; LoadImage may
+  stand in for an EmptyImage so an uploaded input can feed it): `basic`; `basic_identical` (node 2
+  cached) when a graph with the same node 2 ran before; the exact same graph again is answered
+  with the first trace's `prompt2_identical` (everything cached: the faithful trace has no such
+  run);
+- the ProbeSteps graph (`probe_graph`: 1 EmptyImage → 2 ProbeSteps → 3 SaveImage): `steps`
+  (3 steps), `steps_with_text` (`text`: progress-text frames, event 3), `steps_preview_metadata`
+  (2 steps), `fail` (`fail_at` > 0), `interrupt` (`steps` > 3: it stops where the recording's
+  `POST /interrupt` came until one arrives);
 - an unknown class type or an ImageScale method outside the recorded list: the recorded HTTP 400s.
+
+Previews follow the client's feature flags as ComfyUI does: a client whose first message declared
+`supports_preview_metadata` gets the recorded `feature_flags` reply and event-4 previews (with
+metadata naming node and prompt), any other client event-1 previews; a recorded frame of the
+other kind is re-encoded. Messages of a prompt submitted without `client_id` go to every socket, as
+ComfyUI broadcasts them; `interleave = True` additionally slips the faithful trace's `fail` and
+`steps` messages, under another prompt id, and messages whose `data` is not an object (seen on the
+real server from custom nodes; the recordings hold none, so their payloads here are ours) between
+each of a prompt's own messages, so a client must filter by `prompt_id`. Recorded gaps are kept,
+each capped at `MAX_GAP_S`.
+
+The older FakeSampler graph (`sampler_graph`) still replays the condensed second trace:
+`progress_with_preview`, `error_at_step_1` when `fail_at_step` > 0, `interrupted` when `steps` > 3.
 
 The second trace file is stored compactly (no prompt_id, no timestamps, progress_state nodes as
 `[state, value, max]`); it is expanded to the full shapes the first trace shows.
@@ -30,8 +46,8 @@ import asyncio
 import contextlib
 import copy
 import io
+import itertools
 import json
-import os
 import struct
 import time
 import uuid
@@ -48,8 +64,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("EMPROPS_SHARED_DIR", REPO.parent / "shared"))
-TRACE_DIR = SHARED / "data" / "comfyui"
+TRACE_DIR = REPO / "tests" / "data" / "comfyui"
 
 BASIC_GRAPH_CLASSES = {
     "1": "EmptyImage",
@@ -60,7 +75,13 @@ BASIC_GRAPH_CLASSES = {
     "6": "SaveImage",
 }
 SAMPLER_GRAPH_CLASSES = {"1": "EmptyImage", "2": "FakeSampler", "3": "SaveImage"}
-KNOWN_CLASSES = {*BASIC_GRAPH_CLASSES.values(), *SAMPLER_GRAPH_CLASSES.values(), "LoadImage"}
+PROBE_GRAPH_CLASSES = {"1": "EmptyImage", "2": "ProbeSteps", "3": "SaveImage"}
+KNOWN_CLASSES = {
+    *BASIC_GRAPH_CLASSES.values(),
+    *SAMPLER_GRAPH_CLASSES.values(),
+    *PROBE_GRAPH_CLASSES.values(),
+    "LoadImage",
+}
 EXECUTION_MESSAGES = (
     "execution_start",
     "execution_cached",
@@ -70,6 +91,15 @@ EXECUTION_MESSAGES = (
 )
 TERMINAL = ("execution_success", "execution_error", "execution_interrupted")
 INTERRUPT_WAIT_S = 60.0
+MAX_GAP_S = 0.1
+REAL_CASES = ("basic", "basic_identical", "steps", "steps_with_text", "steps_preview_metadata",
+              "fail", "interrupt")  # fmt: skip
+# Broadcast by custom nodes on a real server: `data` that is not an object.
+NON_OBJECT_DATA: tuple[dict[str, Any], ...] = (
+    {"type": "crystools.monitor", "data": [12.5, 40.1]},
+    {"type": "custom.text", "data": "hello from another node"},
+    {"type": "custom.flag", "data": None},
+)
 
 
 @lru_cache(maxsize=1)
@@ -79,11 +109,35 @@ def recordings() -> tuple[dict[str, Any], dict[str, Any]]:
     return basic, sampler
 
 
+@lru_cache(maxsize=1)
+def real_trace() -> dict[str, Any]:
+    """The faithful recording: case name → {name, prompt_id, log}."""
+    trace: dict[str, Any] = json.loads((TRACE_DIR / "trace_real_server_0_3_64.json").read_text())
+    return trace
+
+
+def recorded_history(case: str) -> dict[str, Any]:
+    """The `/history/{prompt_id}` entry the real server gave for a case."""
+    run = real_trace()[case]
+    (last,) = [e for e in run["log"] if e.get("http", "").startswith("GET /history/")]
+    entry: dict[str, Any] = copy.deepcopy(last["body"][run["prompt_id"]])
+    return entry
+
+
 def basic_graph() -> dict[str, Any]:
-    """The graph the first recording ran, from its history."""
-    basic, _ = recordings()
-    prompt_id = basic["prompt1"]["prompt_id"]
-    graph: dict[str, Any] = copy.deepcopy(basic["prompt1"]["history"][prompt_id]["prompt"][2])
+    """The image graph the faithful recording ran first, from its history."""
+    graph: dict[str, Any] = recorded_history("basic")["prompt"][2]
+    return graph
+
+
+def probe_graph(
+    *, steps: int = 3, fail_at: int = -1, preview: bool = True, text: bool = False
+) -> dict[str, Any]:
+    """The faithful recording's step-reporting graph, with the ProbeSteps inputs it varied."""
+    graph: dict[str, Any] = recorded_history("steps")["prompt"][2]
+    graph["2"]["inputs"].update(
+        {"steps": steps, "fail_at": fail_at, "preview": preview, "text": text}
+    )
     return graph
 
 
@@ -159,13 +213,12 @@ def _expand_compact(message: dict[str, Any], prompt_id: str) -> dict[str, Any]:
     return {"type": kind, "data": data}
 
 
-def preview_frame(length: int, event: int, image_format: int) -> bytes:
-    """A binary preview frame of the recorded total length: event, format, then a real JPEG
-    (padded to length with a comment segment)."""
+def _jpeg(size: int) -> bytes:
+    """A real JPEG, padded to `size` bytes with a comment segment where there is room."""
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (34, 34, 34)).save(buffer, "JPEG", quality=95)
     jpeg = buffer.getvalue()
-    missing = length - 8 - len(jpeg)
+    missing = size - len(jpeg)
     if missing >= 4:
         jpeg = (
             jpeg[:2]
@@ -174,7 +227,24 @@ def preview_frame(length: int, event: int, image_format: int) -> bytes:
             + b"\0" * (missing - 4)
             + jpeg[2:]
         )
-    return struct.pack(">II", event, image_format) + jpeg
+    return jpeg
+
+
+def preview_frame(length: int, event: int, image_format: int) -> bytes:
+    """A binary preview frame (event 1) of the recorded total length: event, format, a JPEG."""
+    return struct.pack(">II", event, image_format) + _jpeg(length - 8)
+
+
+def metadata_preview_frame(length: int, meta: dict[str, Any]) -> bytes:
+    """An event-4 frame as ComfyUI packs it: metadata length, metadata JSON, then the image."""
+    encoded = json.dumps(meta).encode()
+    return struct.pack(">II", 4, len(encoded)) + encoded + _jpeg(length - 8 - len(encoded))
+
+
+def text_frame(node: str, text: str) -> bytes:
+    """An event-3 frame: node id length, node id, the node's progress text."""
+    node_bytes = node.encode()
+    return struct.pack(">II", 3, len(node_bytes)) + node_bytes + text.encode()
 
 
 def output_png(graph: dict[str, Any], size: int | None, color: tuple[int, int, int]) -> bytes:
@@ -182,15 +252,19 @@ def output_png(graph: dict[str, Any], size: int | None, color: tuple[int, int, i
     info = PngInfo()
     info.add_text("prompt", json.dumps(graph))
     buffer = io.BytesIO()
-    Image.new("RGB", (256, 256), color).save(buffer, "PNG", pnginfo=info, compress_level=4)
+    Image.new("RGB", (256, 256), color).save(buffer, "PNG", pnginfo=info, compress_level=9)
     data = buffer.getvalue()
-    if size is not None and size - len(data) >= 14:
+    pad = size - len(data) - 12 - 4 if size is not None else -1
+    for _ in range(3):  # a text chunk adds 12 bytes + key + NUL; adjust until exactly `size`
+        if size is None or pad < 0 or len(data) == size:
+            break
         padded = PngInfo()
         padded.add_text("prompt", json.dumps(graph))
-        padded.add_text("pad", " " * (size - len(data) - 12 - 4))
+        padded.add_text("pad", " " * pad)
         buffer = io.BytesIO()
-        Image.new("RGB", (256, 256), color).save(buffer, "PNG", pnginfo=padded, compress_level=4)
+        Image.new("RGB", (256, 256), color).save(buffer, "PNG", pnginfo=padded, compress_level=9)
         data = buffer.getvalue()
+        pad += size - len(data)
     return data
 
 
@@ -226,6 +300,10 @@ class ComfyUIReplay:
         self.pending: list[Submitted] = []
         self.submitted: dict[str, Submitted] = {}
         self.ran_graphs: set[str] = set()
+        self.ran_node2: set[str] = set()  # node 2 of image graphs that ran: cached next time
+        self.client_flags: dict[str, dict[str, Any]] = {}  # sid → its declared feature flags
+        self.interleave = False
+        self._foreign = self._foreign_messages()
         self.number = 0
         self._wake = asyncio.Event()
         self._interrupt = asyncio.Event()
@@ -235,17 +313,17 @@ class ComfyUIReplay:
     # --- scenario choice ------------------------------------------------------------------------
 
     def _rejection(self, graph: dict[str, Any]) -> dict[str, Any] | None:
-        basic, _ = recordings()
+        real = real_trace()
         for node_id, node in graph.items():
             class_type = node.get("class_type") if isinstance(node, dict) else None
             if class_type not in KNOWN_CLASSES:
-                body = copy.deepcopy(basic["unknown_node"][0]["body"])
+                body = copy.deepcopy(real["unknown_node"]["log"][1]["body"])
                 body["error"]["message"] = (
                     f"Cannot execute because node {class_type} does not exist."
                 )
                 body["error"]["details"] = f"Node ID '#{node_id}'"
                 return body
-        recorded = basic["invalid_prompt"][0]["body"]
+        recorded = real["invalid"]["log"][1]["body"]
         ((scale_id, scale_error),) = recorded["node_errors"].items()
         allowed = scale_error["errors"][0]["extra_info"]["input_config"][0]
         for node_id, node in graph.items():
@@ -264,6 +342,15 @@ class ComfyUIReplay:
 
     def _scenario(self, graph: dict[str, Any]) -> str | None:
         classes = {node_id: node["class_type"] for node_id, node in graph.items()}
+        if classes == PROBE_GRAPH_CLASSES:
+            inputs = graph["2"]["inputs"]
+            if int(inputs.get("fail_at", -1)) > 0:
+                return "fail"
+            if int(inputs.get("steps", 3)) > 3:
+                return "interrupt"
+            if inputs.get("text"):
+                return "steps_with_text"
+            return "steps" if int(inputs.get("steps", 3)) == 3 else "steps_preview_metadata"
         if classes == SAMPLER_GRAPH_CLASSES:
             inputs = graph["2"]["inputs"]
             if int(inputs.get("fail_at_step", 0)) > 0:
@@ -272,16 +359,37 @@ class ComfyUIReplay:
         basic_like = {k: ("EmptyImage" if v == "LoadImage" else v) for k, v in classes.items()}
         if basic_like == BASIC_GRAPH_CLASSES:
             key = json.dumps(graph, sort_keys=True)
-            return "prompt2_identical" if key in self.ran_graphs else "prompt1"
+            if key in self.ran_graphs:
+                return "prompt2_identical"
+            node2 = json.dumps(graph.get("2"), sort_keys=True)
+            return "basic_identical" if node2 in self.ran_node2 else "basic"
         return None
+
+    def _previews_with_metadata(self, client_id: str | None) -> bool:
+        flags = self.client_flags.get(client_id or "", {})
+        return bool(flags.get("supports_preview_metadata"))
+
+    def _foreign_messages(self) -> itertools.cycle[dict[str, Any]]:
+        """Another client's prompts, as the faithful trace has them, then non-object data."""
+        foreign: list[dict[str, Any]] = []
+        for case in ("fail", "steps"):
+            run = real_trace()[case]
+            other = f"foreign-{case}-{run['prompt_id']}"
+            foreign += [
+                _replace(e["ws"], run["prompt_id"], other)
+                for e in run["log"][1:]
+                if "ws" in e and e["ws"]["type"] != "status"
+            ]
+        foreign[::5] = [NON_OBJECT_DATA[i % len(NON_OBJECT_DATA)] for i in range(len(foreign[::5]))]
+        return itertools.cycle(foreign)
 
     # --- execution ------------------------------------------------------------------------------
 
     async def _send(self, item: Submitted, message: dict[str, Any] | bytes) -> None:
         if isinstance(message, dict):
             item.sent.append(message)
-        if isinstance(message, dict) and message["type"] == "status":
-            targets = list(self.sockets.values())  # queue status goes to everyone
+        if (isinstance(message, dict) and message["type"] == "status") or item.client_id is None:
+            targets = list(self.sockets.values())  # queue status, and prompts of nobody's client
         else:
             socket = self.sockets.get(item.client_id or "")
             targets = [socket] if socket is not None else []
@@ -333,11 +441,14 @@ class ComfyUIReplay:
         }
         if success:
             self.ran_graphs.add(json.dumps(item.graph, sort_keys=True))
+            if item.scenario.startswith(("basic", "prompt")):
+                self.ran_node2.add(json.dumps(item.graph.get("2"), sort_keys=True))
 
     def _make_files(self, item: Submitted, message: dict[str, Any]) -> None:
         basic, _ = recordings()
-        size = basic["view"]["bytes"] if item.scenario.startswith("prompt") else None
-        color = (0, 127, 255) if item.scenario.startswith("prompt") else (34, 34, 34)
+        image_graph = item.scenario.startswith(("prompt", "basic"))
+        size = basic["view"]["bytes"] if image_graph else None
+        color = (0, 127, 255) if image_graph else (34, 34, 34)
         for files in message["data"]["output"].values():
             for ref in files:
                 key = (ref["type"], ref["subfolder"], ref["filename"])
@@ -356,8 +467,65 @@ class ComfyUIReplay:
             await self.hold_end_marker.wait()  # a test holds the lagging end marker back
         await self._send(item, message)
 
+    async def _interleave(self, item: Submitted) -> None:
+        """Another prompt's message (or non-object data) on this prompt's client's socket."""
+        socket = self.sockets.get(item.client_id or "")
+        if self.interleave and socket is not None:
+            with contextlib.suppress(Exception):
+                await socket.send_text(json.dumps(next(self._foreign)))
+
+    def _binary(self, item: Submitted, frame: dict[str, Any], node: str | None) -> bytes:
+        """A recorded binary frame, encoded the way this client gets previews."""
+        if frame["event"] == 3:
+            return text_frame(frame["node"], frame["text"])
+        if not self._previews_with_metadata(item.client_id):
+            fmt = frame.get("image_format", 1)
+            length = frame["len"] if frame["event"] == 1 else 655  # the recorded event-1 size
+            return preview_frame(length, 1, fmt)
+        meta = frame.get("meta") or {
+            "node_id": node,
+            "prompt_id": item.prompt_id,
+            "display_node_id": node,
+            "parent_node_id": None,
+            "real_node_id": node,
+            "image_type": "image/jpeg",
+        }
+        meta = {**meta, "prompt_id": item.prompt_id}
+        length = frame["len"] if frame["event"] == 4 else 821  # the recorded event-4 size
+        return metadata_preview_frame(length, meta)
+
+    async def _play_real(self, item: Submitted) -> None:
+        run = real_trace()[item.scenario]
+        recorded_id = run["prompt_id"]
+        previous: float | None = None
+        node: str | None = None
+        for entry in run["log"][1:]:
+            if "t" not in entry:
+                continue
+            if previous is not None:
+                gap = min(MAX_GAP_S, max(0.0, entry["t"] - previous))
+                await asyncio.sleep(gap * self.time_scale)
+            previous = entry["t"]
+            if entry.get("http") == "POST /interrupt":  # the run goes on until someone stops it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._interrupt.wait(), INTERRUPT_WAIT_S)
+                continue
+            if "binary" in entry:
+                await self._send(item, self._binary(item, entry["binary"], node))
+                continue
+            if "ws" not in entry or entry["ws"]["type"] == "feature_flags":
+                continue  # HTTP answers are given by the routes; the flags reply by the socket
+            message = _replace(entry["ws"], recorded_id, item.prompt_id)
+            if message["type"] == "executing":
+                node = message["data"].get("node")
+            await self._emit(item, message)
+            await self._interleave(item)
+
     async def _play(self, item: Submitted) -> None:
         basic, sampler = recordings()
+        if item.scenario in REAL_CASES:
+            await self._play_real(item)
+            return
         if item.scenario in ("prompt1", "prompt2_identical"):
             log = basic[item.scenario]["log"]
             recorded_id = log[0]["body"]["prompt_id"]
@@ -403,6 +571,15 @@ class ComfyUIReplay:
         if self._executor is None or self._executor.done():
             self._executor = asyncio.get_running_loop().create_task(self._execute_forever())
 
+    @staticmethod
+    def _flags_reply() -> dict[str, Any]:
+        (reply,) = [
+            e["ws"]
+            for e in real_trace()["steps_preview_metadata"]["log"]
+            if e.get("ws", {}).get("type") == "feature_flags"
+        ]
+        return copy.deepcopy(reply)
+
     async def aclose(self) -> None:
         if self._executor is not None:
             self._executor.cancel()
@@ -420,6 +597,7 @@ class ComfyUIReplay:
             await socket.accept()
             sid = socket.query_params.get("clientId") or uuid.uuid4().hex
             self.sockets[sid] = socket
+            self.client_flags.pop(sid, None)
             greeting = copy.deepcopy(basic["on_connect"])
             greeting["data"]["sid"] = sid
             greeting["data"]["status"]["exec_info"]["queue_remaining"] = len(self.pending) + (
@@ -427,8 +605,15 @@ class ComfyUIReplay:
             )
             try:
                 await socket.send_text(json.dumps(greeting))
+                first = True
                 while True:
-                    await socket.receive_text()
+                    text = await socket.receive_text()
+                    with contextlib.suppress(ValueError, AttributeError):
+                        message = json.loads(text)
+                        if first and message.get("type") == "feature_flags":
+                            self.client_flags[sid] = dict(message.get("data") or {})
+                            await socket.send_text(json.dumps(self._flags_reply()))
+                    first = False
             except (WebSocketDisconnect, RuntimeError):
                 pass
             finally:

@@ -304,13 +304,22 @@ class Broker:
         )  # fmt: skip
         self._check(lease, reply)
 
-    async def fail(self, lease: JobLease, error: str, *, retryable: bool) -> str:
-        """Record a failure; returns 'retrying' or 'failed'."""
+    async def fail(
+        self,
+        lease: JobLease,
+        error: str,
+        *,
+        retryable: bool,
+        details: dict[str, Any] | None = None,
+    ) -> str:
+        """Record a failure; returns 'retrying' or 'failed'. `details` (the connector's structured
+        account: node errors, a reason) is kept on the job as `error_details`."""
         reply = await self._run(
             ScriptName.FAIL,
             [*self._lease_keys(lease.job_id), self.keys.delayed, self.keys.dead],
             [lease.job_id, lease.worker_id, lease.attempt, error[:4000], int(retryable),
-             self.config.retry_base_ms, self.config.retry_max_ms, self.config.keep_failed_ms],
+             self.config.retry_base_ms, self.config.retry_max_ms, self.config.keep_failed_ms,
+             _details_json(details)],
         )  # fmt: skip
         return self._check(lease, reply)
 
@@ -436,3 +445,22 @@ def heartbeat_call(
     for lease in leases:
         args += [lease.job_id, lease.attempt]
     return [keys.active, keys.workers, keys.worker(caps.worker_id)], args
+
+
+MAX_ERROR_DETAILS_BYTES = 16_000
+
+
+def _details_json(details: dict[str, Any] | None) -> str:
+    """Details as JSON for the job hash ('' for none). Too large ones keep their scalar fields only
+    (a reason, a node id) and say they were cut, so one huge traceback cannot bloat Redis."""
+    if not details:
+        return ""
+    text = orjson.dumps(details, default=str).decode()
+    if len(text) <= MAX_ERROR_DETAILS_BYTES:
+        return text
+    scalars = {
+        key: value
+        for key, value in details.items()
+        if isinstance(value, str | int | float | bool) and len(str(value)) <= 500
+    }
+    return orjson.dumps({**scalars, "truncated": True}).decode()

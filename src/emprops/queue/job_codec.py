@@ -8,7 +8,7 @@ import orjson
 
 from emprops.queue.models import Job, JobRequest, ms_to_datetime
 
-_JSON_FIELDS = ("payload", "requirements", "ctx", "result", "trace")
+_JSON_FIELDS = ("payload", "requirements", "ctx", "result", "trace", "error_details")
 _TIME_FIELDS = ("created_at", "assigned_at", "started_at", "completed_at", "failed_at",
                 "cancelled_at")  # fmt: skip
 _SCALAR_FIELDS = ("customer_id", "workflow_id", "workflow_priority", "workflow_datetime",

@@ -110,6 +110,7 @@ class Job(BaseModel):
     failed_at: datetime | None = None
     cancelled_at: datetime | None = None
     error: str | None = None
+    error_details: dict[str, Any] | None = None  # the connector's structured details, if any
     last_failed_worker: str | None = None
     progress: float | None = None
     progress_message: str | None = None

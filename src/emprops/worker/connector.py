@@ -36,6 +36,14 @@ class RetryableJobError(JobFailure):
     retryable = True
 
 
+class ServiceUnavailableError(RetryableJobError):
+    """The service itself is gone (connection refused or reset), not this job: its details say
+    `reason: "service_unavailable"` so the queue can tell an outage from a failing job."""
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details={**(details or {}), "reason": "service_unavailable"})
+
+
 class PermanentJobError(JobFailure):
     """Retrying cannot help: a bad payload, a graph the server rejects, a missing model."""
 

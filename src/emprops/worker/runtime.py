@@ -281,7 +281,7 @@ class WorkerRuntime:
             error_class = type(exc).__name__
             bound.info("job failed", error=exc.message, retryable=exc.retryable)
             outcome = await self._report_failure(
-                bound, broker, lease, exc.message, retryable=exc.retryable
+                bound, broker, lease, exc.message, retryable=exc.retryable, details=exc.details
             )
         except TypeError as exc:
             error_class = "ResultNotJSON"
@@ -306,10 +306,19 @@ class WorkerRuntime:
         return outcome
 
     async def _report_failure(
-        self, bound: Any, broker: Broker, lease: JobLease, reason: str, *, retryable: bool
+        self,
+        bound: Any,
+        broker: Broker,
+        lease: JobLease,
+        reason: str,
+        *,
+        retryable: bool,
+        details: dict[str, Any] | None = None,
     ) -> str:
         _, outcome = await self._report(
-            bound, "queue.fail", lambda: broker.fail(lease, reason, retryable=retryable)
+            bound,
+            "queue.fail",
+            lambda: broker.fail(lease, reason, retryable=retryable, details=details),
         )
         return str(outcome)  # retrying | failed, or why it was not reported
 

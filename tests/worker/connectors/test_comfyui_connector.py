@@ -17,6 +17,7 @@ from emprops.worker.connectors.comfyui import ComfyUIConnector
 from tests.protocol_servers.comfyui_replay import (
     ComfyUIReplay,
     basic_graph,
+    recorded_history,
     recordings,
     sampler_graph,
 )
@@ -25,7 +26,11 @@ from tests.protocol_servers.raw_tcp import tcp_server
 from tests.worker.connectors.conftest import ProgressLog, make_job
 
 FAST = {"connect_timeout_s": 1.0, "request_timeout_s": 5.0, "idle_check_s": 2.0}
-CTX = {"prefix": "generations/u1/run7/0/101", "filename": "txt2img-flux.png"}
+CTX = {
+    "prefix": "generations/u1/run7/0/101",
+    "filename": "txt2img-flux.png",
+    "input_roots": ["generations/u1/run7/"],
+}
 
 
 @pytest.fixture
@@ -57,11 +62,11 @@ async def test_graph_runs_and_its_image_lands_in_the_store(
     assert result["src"] == blob_store.url_for(path)
     assert result["mimeType"] == recorded_view["content_type"]
     stored = await blob_store.get(path)
-    assert stored == replay.files[("output", "", "nft_probe_00002_.png")]
+    assert stored == replay.files[("output", "", "trace_probe_00001_.png")]
     assert len(stored) == recorded_view["bytes"]
     assert stored[:8].hex() == recorded_view["png_magic"]
     assert result["outputs"][0]["node"] == "6"
-    assert result["outputs"][0]["filename"] == "nft_probe_00002_.png"
+    assert result["outputs"][0]["filename"] == "trace_probe_00001_.png"
     # The prompt went to the server with the socket's client id, and progress only moved forward.
     (submitted,) = replay.prompts
     assert submitted["prompt"] == basic_graph()
@@ -263,7 +268,8 @@ async def test_server_down_fails_fast_and_retryable(
         await connector.process(_job(basic_graph()), progress)
     await connector.close()
     assert time.perf_counter() - started < 10  # a hang guard, not a speed claim
-    assert caught.value.details["reason"] == "connect"
+    assert caught.value.details["reason"] == "service_unavailable"
+    assert caught.value.details["transport"] == "connect"
 
 
 @pytest.mark.parametrize("mode", ["garbage", "silent"])
@@ -296,20 +302,20 @@ async def test_input_image_is_uploaded_and_wired_into_the_graph(
     second_graph["2"] = {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}}
     inputs = [
         {"node": "1", "url": first["src"]},  # an earlier step's output, read through the store
-        {"node": "2", "url": f"{url}/view?filename=nft_probe_00002_.png&type=output"},
+        {"node": "2", "url": f"{url}/view?filename=trace_probe_00001_.png&type=output"},
     ]
-    job = make_job("comfyui", {"prompt": second_graph, "inputs": inputs}, ctx=CTX, id="j:1")
+    job = make_job("comfyui", {"prompt": second_graph, "inputs": inputs}, ctx=CTX, id="j-1")
     result = await connector.process(job, progress)
 
-    assert [u["filename"] for u in replay.uploads] == ["j_1_0.png", "j_1_1.png"]
+    assert [u["filename"] for u in replay.uploads] == ["j-1_0.png", "j-1_1.png"]
     assert all(u["subfolder"] == "emprops" and u["type"] == "input" for u in replay.uploads)
     sent = replay.prompts[-1]["prompt"]
-    assert sent["1"]["inputs"]["image"] == "emprops/j_1_0.png"
-    assert sent["2"]["inputs"]["image"] == "emprops/j_1_1.png"
-    assert replay.files[("input", "emprops", "j_1_0.png")] == await blob_store.get(
+    assert sent["1"]["inputs"]["image"] == "emprops/j-1_0.png"
+    assert sent["2"]["inputs"]["image"] == "emprops/j-1_1.png"
+    assert replay.files[("input", "emprops", "j-1_0.png")] == await blob_store.get(
         first["outputs"][0]["path"]
     )
-    assert result["stats"]["uploaded"] == ["emprops/j_1_0.png", "emprops/j_1_1.png"]
+    assert result["stats"]["uploaded"] == ["emprops/j-1_0.png", "emprops/j-1_1.png"]
 
 
 async def test_missing_store_input_is_permanent(
@@ -317,9 +323,10 @@ async def test_missing_store_input_is_permanent(
 ) -> None:
     graph = basic_graph()
     graph["1"] = {"class_type": "LoadImage", "inputs": {"image": "x.png"}}
-    payload = {"prompt": graph, "inputs": [{"node": "1", "path": "nowhere/missing.png"}]}
-    with pytest.raises(PermanentJobError):
-        await connector.process(make_job("comfyui", payload), progress)
+    payload = {"prompt": graph, "inputs": [{"node": "1", "path": "generations/u1/run7/no.png"}]}
+    with pytest.raises(PermanentJobError) as caught:
+        await connector.process(make_job("comfyui", payload, ctx=CTX), progress)
+    assert caught.value.details["reason"] != "input_not_allowed"  # allowed, but not there
 
 
 @pytest.mark.parametrize(
@@ -345,12 +352,11 @@ async def test_replayed_history_has_the_recorded_shape(
     comfy: tuple[ComfyUIReplay, str], connector: ComfyUIConnector, progress: ProgressLog
 ) -> None:
     """The replay builds history entries from messages; for the recorded prompt that must give
-    the recorded entry back, up to ids and timestamps."""
+    the real server's entry back, up to ids and timestamps."""
     replay, _ = comfy
     result = await connector.process(_job(basic_graph()), progress)
     built = copy.deepcopy(replay.history[result["prompt_id"]])
-    recorded_run = recordings()[0]["prompt1"]
-    recorded = copy.deepcopy(recorded_run["history"][recorded_run["prompt_id"]])
+    recorded = recorded_history("basic")
 
     def normalize(entry: dict[str, Any]) -> dict[str, Any]:
         entry["prompt"][0] = entry["prompt"][1] = entry["prompt"][3] = None

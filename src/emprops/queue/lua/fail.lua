@@ -1,7 +1,8 @@
 -- fail: assigned|in_progress -> pending (after a backoff, via the delayed set) while retries
 -- remain and the error is retryable; otherwise -> failed and into the dead-letter set.
 -- KEYS: job, events, active, delayed, dead
--- ARGV: prefix, id, worker_id, attempt, error, retryable (1|0), base_ms, max_ms, default_keep_ms
+-- ARGV: prefix, id, worker_id, attempt, error, retryable (1|0), base_ms, max_ms, default_keep_ms,
+--   error_details (JSON object text, or '' for none: then the field is removed)
 local id = ARGV[2]
 local ok, status = holds(id, ARGV[3], ARGV[4])
 if not ok then return {'lease_lost', status or 'missing'} end
@@ -9,6 +10,11 @@ local now = now_ms()
 local f = redis.call('HMGET', KEYS[1], 'retry_count', 'max_retries', 'keep_failed_s')
 local retries, max_retries = tonumber(f[1] or 0), tonumber(f[2] or 3)
 redis.call('ZREM', KEYS[3], id)
+if ARGV[10] and ARGV[10] ~= '' then
+  redis.call('HSET', KEYS[1], 'error_details', ARGV[10])
+else
+  redis.call('HDEL', KEYS[1], 'error_details')
+end
 if ARGV[6] == '1' and retries < max_retries then
   local delay = math.min(tonumber(ARGV[8]), tonumber(ARGV[7]) * 2 ^ retries)
   redis.call('HSET', KEYS[1], 'status', 'pending', 'retry_count', retries + 1, 'error', ARGV[5],

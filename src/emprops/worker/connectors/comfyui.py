@@ -8,6 +8,15 @@ Payload (`service_required: "comfyui"`):
     {"prompt": {<node id>: {"class_type", "inputs"}},          # "workflow" is accepted too
      "inputs": [{"node": "10", "input": "image", "url" | "path" | "data_base64": ...}],
      "output_nodes": ["9"], "output_types": ["output"], "timeout_s": 600}
+or the bare API-format graph itself (`payload.workflow || payload.prompt || payload`). A graph in
+ComfyUI's UI format (top-level `nodes` and `links`) is refused: it cannot be queued.
+
+Inputs from the blob store (`path`, or a URL the store gave) must lie under one of the job's
+`ctx["input_roots"]`, so a job cannot read another user's files. Uploads get job-scoped names
+(`<job id>_<index>[_<name>]`): ComfyUI keeps inputs in one folder for every client, and two jobs
+uploading `a.png` would otherwise run on each other's image. ComfyUI 0.3.64 has no route that
+deletes an input file (only `/userdata/{file}`, which is the user directory, not `input/`), so
+uploads stay on the server after the job; their names at least never collide.
 
 Nothing here waits without a limit: the socket has pings and an idle check that asks the server
 where the prompt is, a lost socket falls back to polling, and the whole job has a deadline after
@@ -21,12 +30,15 @@ import base64
 import binascii
 import contextlib
 import copy
+import hashlib
+import posixpath
 import re
 import time
 import uuid
 from typing import Any
 
 import httpx
+import orjson
 import structlog
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from websockets.asyncio.client import ClientConnection, connect
@@ -41,6 +53,7 @@ from emprops.worker.connector import (
     PermanentJobError,
     ProgressReporter,
     RetryableJobError,
+    ServiceUnavailableError,
 )
 from emprops.worker.connectors.comfyui_protocol import (
     ComfyProtocolError,
@@ -64,7 +77,7 @@ from emprops.worker.connectors.http_failures import (
     parse_json_body,
     read_limited,
 )
-from emprops.worker.connectors.job_inputs import load_input
+from emprops.worker.connectors.job_inputs import load_input, store_path_for
 from emprops.worker.connectors.job_outputs import (
     OutputTarget,
     mime_for_filename,
@@ -76,6 +89,10 @@ from emprops.worker.connectors.job_outputs import (
 SERVICE = "comfyui"
 log = structlog.get_logger(__name__)
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+_JOB_NAME_MAX = 80
+# Transport errors that mean the server is not there (refused, reset, gone mid-answer), as opposed
+# to one that answers slowly or badly.
+_GONE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, ConnectionError)
 
 
 class ComfyUIConfig(BaseModel):
@@ -99,6 +116,10 @@ class ComfyUIConfig(BaseModel):
     max_output_bytes: int = Field(default=1 << 30, gt=0)
     max_frame_bytes: int = Field(default=64 << 20, gt=0)
     output_types: list[str] = Field(default_factory=lambda: ["output"])
+    preview_metadata: bool = Field(
+        default=True,
+        description="Declare `supports_preview_metadata`: previews then name their prompt.",
+    )
 
     @property
     def ws_url(self) -> str:
@@ -192,7 +213,7 @@ class ComfyUIConnector(Connector):
     # --- the job --------------------------------------------------------------------------------
 
     async def process(self, job: Job, progress: ProgressReporter) -> dict[str, Any]:
-        spec = parse_payload(ComfyUIPayload, job, SERVICE)
+        spec = parse_payload(ComfyUIPayload, _with_graph_payload(job), SERVICE)
         store = require_store(self.store, SERVICE)
         target = OutputTarget.for_job(job, default_name=SERVICE)
         limit_s = spec.timeout_s or job.timeout_s or self.settings.job_timeout_s
@@ -223,6 +244,9 @@ class ComfyUIConnector(Connector):
     ) -> dict[str, Any]:
         began = time.perf_counter()
         graph = copy.deepcopy(spec.prompt)
+        roots = _input_roots(job)
+        for item in spec.inputs:  # refuse any foreign file before uploading anything
+            self._check_input_root(job, item, roots)
         uploaded = await self._upload_inputs(job, spec, graph)
         client_id = uuid.uuid4().hex
         socket = await self._open_socket(client_id)
@@ -304,7 +328,7 @@ class ComfyUIConnector(Connector):
         try:
             return await client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise failure_for_transport(SERVICE, exc, client.base_url.join(path)) from exc
+            raise _transport_failure(exc, client.base_url.join(path)) from exc
 
     async def _get_json(self, path: str) -> Any:
         response = await self._request("GET", path)
@@ -325,12 +349,15 @@ class ComfyUIConnector(Connector):
                 additional_headers=self.settings.headers or None,
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-            raise failure_for_transport(SERVICE, exc, url) from exc
+            raise _transport_failure(exc, url) from exc
         try:  # a ComfyUI server greets with its queue status and our session id
             async with asyncio.timeout(self.settings.connect_timeout_s):
                 greeting = parse_text_frame(await socket.recv())
             if greeting.type != "status":
                 raise ComfyProtocolError(f"first message is {greeting.type!r}, not 'status'")
+            if self.settings.preview_metadata:  # only a client's first message may say so
+                flags = {"supports_preview_metadata": True}
+                await socket.send(orjson.dumps({"type": "feature_flags", "data": flags}).decode())
         except (ComfyProtocolError, TimeoutError, ConnectionClosed, TypeError) as exc:
             with contextlib.suppress(Exception):
                 await socket.close()
@@ -478,7 +505,7 @@ class ComfyUIConnector(Connector):
             extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(
                 mime, "bin"
             )
-            filename = item.filename or _UNSAFE_FILENAME.sub("_", f"{job.id}_{index}.{extension}")
+            filename = job_scoped_name(job.id, index, item.filename, extension)
             response = await self._request(
                 "POST",
                 "/upload/image",
@@ -495,6 +522,35 @@ class ComfyUIConnector(Connector):
             graph[item.node]["inputs"][item.input] = value
             names.append(value)
         return names
+
+    def _check_input_root(self, job: Job, item: InputFile, roots: list[str]) -> None:
+        """A store input must lie under one of the job's input roots; http(s) URLs elsewhere are
+        not the store's and are fetched as they are."""
+        if item.path is not None:
+            key: str | None = item.path
+        elif item.url is not None and self.store is not None:
+            key = store_path_for(self.store, item.url)
+        else:
+            key = None
+        if key is None:
+            return
+        where = f"input for node {item.node} ({key[:120]!r})"
+        if not roots:
+            raise PermanentJobError(
+                f"comfyui: job {job.id}: {where} is in the blob store, but the job names no "
+                "ctx.input_roots it may read from",
+                details={"service": SERVICE, "node": item.node, "reason": "input_not_allowed"},
+            )
+        if not _under_a_root(key, roots):
+            raise PermanentJobError(
+                f"comfyui: job {job.id}: {where} is outside the job's input roots {roots}",
+                details={
+                    "service": SERVICE,
+                    "node": item.node,
+                    "reason": "input_not_allowed",
+                    "input_roots": roots,
+                },
+            )
 
     async def _input_bytes(self, item: InputFile) -> bytes:
         limit = self.settings.max_input_bytes
@@ -541,7 +597,7 @@ class ComfyUIConnector(Connector):
                     data = await read_limited(response, self.settings.max_output_bytes, SERVICE)
                     declared = response.headers.get("content-type", "").split(";", 1)[0]
             except httpx.HTTPError as exc:
-                raise failure_for_transport(SERVICE, exc, client.base_url.join("/view")) from exc
+                raise _transport_failure(exc, client.base_url.join("/view")) from exc
             mime = sniff_mime(data) or (
                 declared if declared and declared != "application/octet-stream" else None
             )
@@ -573,3 +629,71 @@ class ComfyUIConnector(Connector):
             f"comfyui: prompt {prompt_id} is neither queued nor in the history (server restart?)",
             details={"service": SERVICE, "prompt_id": prompt_id, "reason": "lost"},
         )
+
+
+# --- payload and input helpers ------------------------------------------------------------------
+
+_PAYLOAD_FIELDS = frozenset(ComfyUIPayload.model_fields) | {"workflow"}
+
+
+def _with_graph_payload(job: Job) -> Job:
+    """The job with its payload in the `{"prompt": graph, ...}` shape: a bare graph is wrapped.
+    A UI-format graph is refused first, with the fix, rather than as a confusing field error."""
+    payload = job.payload
+    graph = payload.get("workflow") or payload.get("prompt") or payload
+    if (
+        isinstance(graph, dict)
+        and isinstance(graph.get("nodes"), list)
+        and isinstance(graph.get("links"), list)
+    ):
+        raise PermanentJobError(
+            f"comfyui: job {job.id}: the graph is in ComfyUI's UI format (top-level nodes and "
+            "links); export it in API format (Workflow > Export (API)) and send that",
+            details={"service": SERVICE, "reason": "ui_format_graph"},
+        )
+    if graph is payload and payload and not (payload.keys() & _PAYLOAD_FIELDS):
+        return job.model_copy(update={"payload": {"prompt": payload}})
+    return job
+
+
+def _input_roots(job: Job) -> list[str]:
+    """The blob prefixes the engine lets this job read, each ending in "/" (no partial segment
+    match: `generations/u1` must not admit `generations/u10/...`)."""
+    raw = (job.ctx or {}).get("input_roots")
+    if not isinstance(raw, list):
+        return []
+    return [root.strip("/") + "/" for root in raw if isinstance(root, str) and root.strip("/")]
+
+
+def _under_a_root(key: str, roots: list[str]) -> bool:
+    """A plain normalized key (no `..`, `.`, `//`, leading `/` or backslash) under a root."""
+    if not key or "\\" in key or key.startswith("/") or posixpath.normpath(key) != key:
+        return False
+    return any(key.startswith(root) and len(key) > len(root) for root in roots)
+
+
+def job_scoped_name(job_id: str, index: int, filename: str | None, extension: str) -> str:
+    """`<job>_<index>[_<name>]`: unique per job and input. A job id changed by sanitizing (or cut)
+    gets a short hash of the real one, so `a:1` and `a_1` do not share names."""
+    safe = _UNSAFE_FILENAME.sub("_", job_id)
+    if safe != job_id or len(safe) > _JOB_NAME_MAX:
+        digest = hashlib.sha256(job_id.encode()).hexdigest()[:8]
+        safe = f"{safe[:_JOB_NAME_MAX]}-{digest}"
+    if filename:
+        return f"{safe}_{index}_{_UNSAFE_FILENAME.sub('_', filename)}"
+    return f"{safe}_{index}.{extension}"
+
+
+def _transport_failure(exc: Exception, url: httpx.URL | str) -> RetryableJobError:
+    """No answer from ComfyUI: refused or reset is the service being down (`service_unavailable`,
+    so the queue can hold off), anything else (a timeout, garbage) stays a plain retry."""
+    failure = failure_for_transport(SERVICE, exc, url)
+    gone = isinstance(exc, _GONE) or (
+        isinstance(exc, httpx.RemoteProtocolError) and "disconnected" in str(exc).lower()
+    )
+    if not gone:
+        return failure
+    return ServiceUnavailableError(
+        f"comfyui: the server at {failure.details.get('url', url)} is not there ({exc!r})",
+        details={**failure.details, "transport": failure.details.get("reason")},
+    )

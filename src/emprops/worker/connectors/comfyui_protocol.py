@@ -1,4 +1,4 @@
-"""The ComfyUI wire protocol as recorded from a real server (see shared/spec/comfyui.md).
+"""The ComfyUI wire protocol as recorded from a real 0.3.64 server (tests/data/comfyui/).
 
 Pure parsing and bookkeeping, no I/O: the HTTP bodies of `/prompt` and `/history`, the WebSocket
 text messages and binary preview frames, and `PromptTracker`, which follows one prompt's messages
@@ -15,9 +15,14 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-# Binary frames: 4-byte big-endian event type, then (for previews) a 4-byte image format.
+# Binary frames: 4-byte big-endian event type, then per event: 1 a 4-byte image format and the
+# image; 3 a 4-byte node id length, the node id and UTF-8 text (a node's progress text, not an
+# image); 4 a 4-byte metadata length, JSON metadata (node, prompt_id, image_type) and the image.
+# Event 4 replaces 1 only for a client whose first message declared `supports_preview_metadata`.
 PREVIEW_IMAGE = 1
+PROGRESS_TEXT = 3
 PREVIEW_IMAGE_WITH_METADATA = 4
+PREVIEW_EVENTS = frozenset({PREVIEW_IMAGE, PREVIEW_IMAGE_WITH_METADATA})
 IMAGE_FORMATS = {1: "image/jpeg", 2: "image/png"}
 # Exception types that say the machine, not the graph, was the problem: worth another worker.
 RETRYABLE_EXCEPTIONS = ("OutOfMemoryError", "MemoryError")
@@ -178,8 +183,11 @@ def queue_position(body: Any, prompt_id: str) -> str | None:
 
 
 class WsMessage(BaseModel):
+    """One text message. `data` is kept as sent: ComfyUI forwards whatever a node passes to
+    `send_sync`, so it is not always an object (the tracker ignores those)."""
+
     type: str
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: Any = Field(default_factory=dict)
 
 
 def parse_text_frame(text: str | bytes) -> WsMessage:
@@ -192,9 +200,24 @@ def parse_text_frame(text: str | bytes) -> WsMessage:
 
 @dataclass(frozen=True)
 class PreviewFrame:
+    """A binary frame: a preview image (events 1 and 4) or a node's progress text (event 3)."""
+
     event: int
     mime: str | None
     image: bytes
+    meta: dict[str, Any] = field(default_factory=dict)
+    node: str | None = None
+    text: str | None = None
+
+    @property
+    def is_preview(self) -> bool:
+        return self.event in PREVIEW_EVENTS
+
+    @property
+    def prompt_id(self) -> str | None:
+        """Only event 4 says whose prompt it shows."""
+        owner = self.meta.get("prompt_id")
+        return owner if isinstance(owner, str) else None
 
 
 def parse_binary_frame(frame: bytes) -> PreviewFrame:
@@ -212,8 +235,22 @@ def parse_binary_frame(frame: bytes) -> PreviewFrame:
             meta = orjson.loads(frame[8 : 8 + meta_len])
         except orjson.JSONDecodeError:
             meta = {}
-        mime = meta.get("image_type") if isinstance(meta, dict) else None
-        return PreviewFrame(event, mime, frame[8 + meta_len :])
+        meta = meta if isinstance(meta, dict) else {}
+        mime = meta.get("image_type")
+        node = meta.get("node_id")
+        return PreviewFrame(
+            event,
+            mime if isinstance(mime, str) else None,
+            frame[8 + meta_len :],
+            meta=meta,
+            node=node if isinstance(node, str) else None,
+        )
+    if event == PROGRESS_TEXT and len(frame) >= 8:
+        (node_len,) = struct.unpack(">I", frame[4:8])
+        if 8 + node_len <= len(frame):
+            node_id = frame[8 : 8 + node_len].decode("utf-8", "replace")
+            text = frame[8 + node_len :].decode("utf-8", "replace")
+            return PreviewFrame(event, None, b"", node=node_id, text=text)
     return PreviewFrame(event, None, frame[4:])
 
 
@@ -301,6 +338,7 @@ class PromptTracker:
     cached_nodes: set[str] = field(default_factory=set)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     previews: int = 0
+    texts: int = 0
     ignored: int = 0
     percent: float = 0.0
 
@@ -323,10 +361,26 @@ class PromptTracker:
         return f"{label} {round(self.current_fraction * 100)}%"
 
     def on_preview(self, frame: PreviewFrame) -> None:
-        self.previews += 1
+        """Count preview images of this prompt; progress text (event 3) is not an image. An
+        event-1 preview names no prompt: it is ours only while ours runs (the server runs one
+        prompt at a time, and broadcasts a clientless prompt's previews to every socket)."""
+        if frame.event == PROGRESS_TEXT:
+            self.texts += 1
+        elif (
+            not frame.is_preview
+            or frame.prompt_id not in (None, self.prompt_id)
+            or (frame.prompt_id is None and (not self.started or self.outcome is not None))
+        ):
+            self.ignored += 1
+        else:
+            self.previews += 1
 
     def feed(self, message: WsMessage) -> bool:
-        """Take one message; True when it changed progress or ended the prompt."""
+        """Take one message; True when it changed progress or ended the prompt. Messages of other
+        prompts, and ones whose `data` is not an object, change nothing."""
+        if not isinstance(message.data, dict):
+            self.ignored += 1
+            return False
         owner = message.data.get("prompt_id")
         if owner is not None and owner != self.prompt_id:
             return False
