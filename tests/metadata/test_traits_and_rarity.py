@@ -9,7 +9,7 @@ from emprops.metadata import (
     merge_attributes,
     trait_rarity,
 )
-from emprops.workflows import resolve_variables
+from emprops.workflows import Variable, resolve_variables
 from tests.packaging.run_fixture import generation_input
 
 
@@ -25,6 +25,35 @@ def test_variables_show_display_names() -> None:
         ]
     only = attributes_from_variables({"background": "gold"}, gi.variables, include=["size"])
     assert only == []
+
+
+def test_original_feature_keys_choose_and_name_the_attributes() -> None:
+    """The original's is_feature / feature_name / use_display_name decide the attributes."""
+    choices = {"display_names": ["Ocean Blue", "Gold"], "values": ["blue", "gold"]}
+
+    def var(name: str, **keys: object) -> Variable:
+        return Variable.model_validate({"name": name, "type": "pick", "value": choices, **keys})
+
+    values = {"bg": "blue", "frame": "gold", "mood": "gold"}
+    declared = [
+        var("bg", is_feature=True, feature_name="Background", use_display_name=True),
+        var("frame", is_feature=True, feature_name=None, use_display_name=False),
+        var("mood", is_feature=False, feature_name="Mood", use_display_name=True),
+    ]
+    assert attributes_from_variables(values, declared) == [
+        Attribute(trait_type="Background", value="Ocean Blue"),
+        Attribute(trait_type="frame", value="gold"),  # raw value, variable name
+    ]
+    assert attributes_from_variables(values, declared, include=["frame"]) == [
+        Attribute(trait_type="frame", value="gold")
+    ]
+    # No feature at all: every variable, as before; use_display_name still applies.
+    plain = [var("bg", use_display_name=False), var("frame"), var("mood", feature_name="Mood")]
+    assert attributes_from_variables(values, plain) == [
+        Attribute(trait_type="bg", value="blue"),
+        Attribute(trait_type="frame", value="Gold"),
+        Attribute(trait_type="Mood", value="Gold"),
+    ]
 
 
 def test_renderer_output_attributes_and_traits() -> None:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from emprops.workflows import GenerationInput
 
-from .conftest import EXAMPLE, document, step
+from .conftest import EXAMPLE, document, step, variable
 
 json_values = st.recursive(
     st.none()
@@ -104,3 +104,23 @@ def test_variable_values_keep_their_json_types() -> None:
     value = GenerationInput.model_validate(raw).model_dump()["variables"][0]["value"]
     assert [type(v) for v in value["values"]] == [int, float]
     assert [type(w) for w in value["weights"]] == [int, float]
+
+
+def test_original_variable_metadata_keys_round_trip() -> None:
+    """The original editor writes is_feature, feature_name and use_display_name on variables."""
+    written = {**variable("color", ["red"]),
+               "is_feature": True, "feature_name": "Colour", "use_display_name": False}  # fmt: skip
+    nulls = {**variable("size", [1]),
+             "is_feature": False, "feature_name": None, "use_display_name": True}  # fmt: skip
+    sparse = {"name": "mood", "type": "pick", "value": {"values": ["calm"]}, "is_feature": True}
+    raw = document(variables=[written, nulls])
+    model = GenerationInput.model_validate(raw)
+    assert model.variables[0].is_feature and model.variables[0].feature_name == "Colour"
+    assert model.variables[1].use_display_name is True
+    assert model.to_document() == raw
+    assert model.model_dump(by_alias=True) == raw
+    assert json.loads(model.model_dump_json(by_alias=True)) == raw
+    with_sparse = document(variables=[sparse])
+    assert GenerationInput.model_validate(with_sparse).to_document() == with_sparse
+    with pytest.raises(ValidationError):
+        GenerationInput.model_validate(document(variables=[{**written, "is_feature": "yes"}]))

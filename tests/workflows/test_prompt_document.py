@@ -21,6 +21,7 @@ from emprops.workflows import (
     step_output_text,
     substitute_prompt,
 )
+from emprops.workflows.prompt_document import step_texts, text_file_urls
 
 
 def text(value: str) -> dict[str, Any]:
@@ -72,9 +73,18 @@ def test_whole_words_only() -> None:
     )
 
 
-def test_inserted_text_is_not_substituted_again() -> None:
+def test_variables_go_in_one_by_one_in_declaration_order() -> None:
+    """As the original's `replaceAll` per variable: a value naming a later variable is expanded
+    in turn, an earlier one is not; `#id` is filled in afterwards, once (a step's text is not
+    rescanned)."""
     out = substitute_prompt("$a #1", {"a": "$b #1", "b": "no"}, {1: "$a"})
-    assert out == "$b #1 $a"
+    assert out == "no $a $a"
+    assert substitute_prompt("$b", {"a": "A", "b": "$a $b"}, {}) == "$a $b"
+    assert substitute_prompt("$x", {"x": "$yz $y", "y": "Y", "yz": "YZ"}, {}) == "YZ Y"
+    assert substitute_prompt("$a", {"a": r"\1 \g<0>"}, {}) == r"\1 \g<0>"
+    # An inserted value never joins the text beside it into another word.
+    variables = {"v": "0", "w": "$b", "u": "_z", "b": "x"}
+    assert substitute_prompt("#1$v $w$u", variables, {1: "one"}) == "one0 x_z"
 
 
 def test_values_read_as_text() -> None:
@@ -82,8 +92,37 @@ def test_values_read_as_text() -> None:
         "3 0.5 true 10"
     )
     assert step_output_text({"data": "a caption", "mimeType": None}) == "a caption"
-    assert step_output_text({"data": {"k": [1]}, "mimeType": None}) == '{"k":[1]}'
-    assert step_output_text({"src": "file:///x.png", "mimeType": "image/png"}) == "file:///x.png"
+    assert step_output_text({"data": 2.0, "mimeType": None}) == "2"
+
+
+def test_only_text_outputs_fill_in_a_step_mention() -> None:
+    """`#id` takes a string/number data output or a text file's TEXT; anything else (an image's
+    URL, JSON data, a text file not fetched) leaves `#id` as written."""
+    txt = {"src": "https://cdn.x/caption.txt?sig=1", "mimeType": None}
+    plain = {"src": "file:///runs/3/notes", "mimeType": "text/plain; charset=utf-8"}
+    outputs = {
+        1: {"data": "a caption", "mimeType": None},
+        2: {"data": 7, "mimeType": None},
+        3: plain,
+        4: txt,
+        5: {"src": "file:///x.png", "mimeType": "image/png"},
+        6: {"data": {"k": [1]}, "mimeType": None},
+        7: {"data": True, "mimeType": None},
+        8: {"src": "file:///x.TXT", "mimeType": "text/plain"},
+    }
+    assert step_output_text(outputs[5]) is None
+    assert step_output_text(outputs[6]) is None
+    assert step_output_text(txt) is None  # its text is not known yet
+    assert step_output_text(txt, {txt["src"]: "fetched words"}) == "fetched words"
+    assert text_file_urls(outputs) == {txt["src"], plain["src"], "file:///x.TXT"}
+    fetched = {txt["src"]: "a red fox", plain["src"]: "notes"}
+    texts = step_texts(outputs, fetched)
+    assert texts == {1: "a caption", 2: "7", 3: "notes", 4: "a red fox"}
+    doc = json.dumps([block(*(comp(i) for i in range(1, 9)))])
+    assert render_prompt(doc, {}, texts) == "a caption7notesa red fox#5#6#7#8"
+    # What an engine that has not fetched anything passes: None texts leave `#id` too.
+    untouched = {i: step_output_text(o) for i, o in outputs.items()}
+    assert render_prompt_fields({"p": doc}, {}, untouched) == {"p": "a caption7#3#4#5#6#7#8"}
 
 
 def test_mentions_and_variable_names() -> None:

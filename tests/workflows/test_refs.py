@@ -18,6 +18,7 @@ from emprops.workflows import (
     resolve_step_payload,
     step_dependencies,
 )
+from emprops.workflows.refs import scan_payload
 
 from .conftest import document, step
 
@@ -113,3 +114,19 @@ def test_resolve_errors_name_the_step_and_key() -> None:
         )
     assert "nodePayload.k" in failing.value.message
     assert "boom" in failing.value.message
+
+
+def test_a_tag_is_accepted_and_does_not_change_the_value() -> None:
+    """The original editor writes `{"$ref": 953, "path": ..., "tag": "vars"}`."""
+    tagged = {"$ref": VARIABLES_STEP_ID, "path": ".data.color", "tag": "vars"}
+    found = scan_payload({"c": tagged, "bad": {**tagged, "tag": 3}})
+    assert [(r.step_id, r.path, r.tag) for r in found.refs] == [
+        (VARIABLES_STEP_ID, ".data.color", "vars")
+    ]
+    assert [(m.location, m.message) for m in found.malformed] == [
+        (("bad", "tag"), "`$ref` `tag` must be a string")
+    ]
+    outputs = {VARIABLES_STEP_ID: {"data": {"color": "teal"}}}
+    assert resolve_refs({"c": tagged}, outputs) == {"c": "teal"}
+    target = WorkflowStep.model_validate(step(5, c=tagged))
+    assert resolve_step_payload(target, outputs) == {"c": "teal"}

@@ -163,15 +163,38 @@ def test_hash_problems() -> None:
     result = validate_generation_input(raw)
     assert [p.path for p in result.errors] == ["generations.hashes[1]", "generations.hashes[3]"]
     assert [p.path for p in result.warnings] == ["generations.hashes[2]"]
+    # Without hashes, use_custom_hashes changes nothing: N random hashes, so N must be ≥ 1.
     empty = validate_generation_input(
         document(generations={"hashes": [], "generations": 0, "use_custom_hashes": True})
     )
-    assert [p.path for p in empty.errors] == ["generations.hashes"]
-    ignored = validate_generation_input(
-        document(generations={"hashes": ["0xabc"], "generations": 2, "use_custom_hashes": False})
-    )
-    assert ignored.errors == []
-    assert [p.path for p in ignored.warnings] == ["generations.hashes"]
+    assert [p.path for p in empty.errors] == ["generations.generations"]
+    assert [p.path for p in empty.warnings] == ["generations.hashes"]
+
+
+def test_listed_hashes_are_checked_whatever_use_custom_hashes_says() -> None:
+    """The original runs listed hashes even with use_custom_hashes false, so they are vetted."""
+    hashes = ["0xabc", "0x" + "cd" * 32]
+    generations = {"hashes": hashes, "generations": 0, "use_custom_hashes": False}
+    listed = validate_generation_input(document(generations=generations))
+    assert [p.path for p in listed.errors] == ["generations.hashes[0]"]
+    assert [(p.path, p.message) for p in listed.warnings] == [
+        ("generations.generations", "0 generations but 2 custom hashes; the hashes win")
+    ]
+    one = {"hashes": hashes[1:], "generations": 1}
+    assert validate_generation_input(document(generations=one)).problems == []
+
+
+def test_original_ref_tags_and_variable_metadata_keys_are_valid() -> None:
+    tagged = {"$ref": 953, "path": ".data.color", "tag": "vars"}
+    feature = {**variable("color", ["red"]), "is_feature": True, "feature_name": "Colour",
+               "use_display_name": False}  # fmt: skip
+    ok = validate_generation_input(document([step(1, c=tagged)], [feature]))
+    assert ok.problems == [] and ok.generation_input is not None
+    assert ok.generation_input.variables[0].feature_name == "Colour"
+    bad = validate_generation_input(document([step(1, c={**tagged, "tag": ["vars"]})], [feature]))
+    assert [(p.path, p.message) for p in bad.errors] == [
+        ("steps[0].nodePayload.c.tag", "`$ref` `tag` must be a string")
+    ]
 
 
 def test_lock_with_a_test_value_outside_the_values_is_a_warning() -> None:

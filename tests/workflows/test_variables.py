@@ -7,8 +7,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from emprops.credits.pricing import generation_count
 from emprops.workflows import (
     MAX_SEED,
+    GenerationInput,
     GenerationsSpec,
     Pseudorandom,
     Variable,
@@ -19,6 +21,7 @@ from emprops.workflows import (
     resolve_variables,
     variables_step_output,
 )
+from emprops.workflows.variables import inline_variable_texts, variable_text_urls
 
 from .conftest import SPEC_HASH, variable
 
@@ -94,11 +97,40 @@ def test_generation_hashes_custom_random_and_count() -> None:
         hashes=["0xaaaaaaaa", "0xbbbbbbbb"], generations=9, use_custom_hashes=True
     )
     assert generation_hashes(custom) == ["0xaaaaaaaa", "0xbbbbbbbb"]
-    ignored = GenerationsSpec(hashes=["0xaaaaaaaa"], generations=3, use_custom_hashes=False)
-    made = generation_hashes(ignored)
+    none = GenerationsSpec(hashes=[], generations=3, use_custom_hashes=True)
+    made = generation_hashes(none)
     assert len(made) == 3
-    assert "0xaaaaaaaa" not in made
-    assert len(generation_hashes(ignored, 5)) == 5
+    assert len(set(made)) == 3
+    assert len(generation_hashes(none, 5)) == 5
+
+
+def test_listed_hashes_are_used_whatever_use_custom_hashes_says() -> None:
+    """The original runs a document's hashes even with use_custom_hashes false."""
+    listed = GenerationsSpec(hashes=["0xaaaaaaaa"], generations=3, use_custom_hashes=False)
+    assert generation_hashes(listed) == ["0xaaaaaaaa"]
+    assert generation_hashes(listed, 5) == ["0xaaaaaaaa"]
+    with_hashes = GenerationInput(version="v2", generations=listed)
+    assert generation_count(with_hashes, 5) == 1
+    without = GenerationInput(version="v2", generations=GenerationsSpec(generations=3))
+    assert generation_count(without, 5) == 5
+    assert generation_count(without) == 3
+
+
+def test_txt_url_values_are_inlined_as_their_text() -> None:
+    """A variable whose value is a `.txt` URL gives prompts the file's text, as the original."""
+    values = {
+        "story": "https://cdn.x/stories/one.TXT?sig=abc",
+        "notes": "file:///data/notes.txt",
+        "plain": "notes.txt",
+        "image": "https://cdn.x/a.png",
+        "query_only": "https://cdn.x/view?name=a.txt",
+        "n": 3,
+    }
+    assert variable_text_urls(values) == {values["story"], values["notes"]}
+    inlined = inline_variable_texts(values, {values["story"]: "Once upon a time"})
+    assert inlined == {**values, "story": "Once upon a time"}
+    assert list(inlined) == list(values)
+    assert values["story"].startswith("https://")  # the input is not modified
 
 
 def test_hash_forms_from_the_original_are_well_formed() -> None:

@@ -82,7 +82,7 @@ def validate(file: FileArgument, workflow: WorkflowOption = None) -> None:
     spec = generation_input.generations
     runs = (
         f"{len(spec.hashes)} custom hashes"
-        if spec.use_custom_hashes
+        if spec.has_custom_hashes
         else f"{spec.generations} generations"
     )
     typer.echo(
@@ -105,8 +105,8 @@ def preview(
 ) -> None:
     """One JSON line per generation: index, hash, seed and resolved variables (nothing runs).
 
-    Hashes come from --hashes, else the file's custom hashes when use_custom_hashes is set,
-    else N new random ones (N from --generations or the file).
+    Hashes come from --hashes, else the file's hashes when it lists any (whatever
+    use_custom_hashes says), else N new random ones (N from --generations or the file).
     """
     generation_input = _validated(file, workflow, quiet=True)
     if hashes is not None:

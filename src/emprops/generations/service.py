@@ -86,7 +86,7 @@ class GenerationService:
         generation_input = parse_generation_input(document, catalog)
         self._check_runnable(generation_input, catalog)
         spec_hashes = generation_input.generations
-        if spec_hashes.use_custom_hashes and body.hashes is None and body.generations is not None:
+        if spec_hashes.has_custom_hashes and body.hashes is None and body.generations is not None:
             raise InvalidInputError(
                 "this collection runs its custom hashes; leave out generations or send hashes",
                 details={"field": "generations"},

@@ -1,6 +1,7 @@
 """A token's traits: what the renderer picked (its step output's `attributes` list or `traits`
-map) and the collection's resolved variables (shown by their display names). Where both name
-the same trait type, the renderer's pick wins: it is what the image shows."""
+map) and the collection's resolved variables (its features, shown by their display names unless
+told otherwise). Where both name the same trait type, the renderer's pick wins: it is what the
+image shows."""
 
 from __future__ import annotations
 
@@ -28,23 +29,38 @@ def attributes_from_variables(
     *,
     include: Collection[str] | None = None,
 ) -> list[Attribute]:
-    """One attribute per declared variable (declaration order) that has a scalar value; a value
-    listed among the variable's choices shows its display name when it has one."""
+    """One attribute per declared variable (declaration order) that has a scalar value.
+
+    As on the original platform: when any variable is marked `is_feature`, only those become
+    attributes, and `feature_name` (when set) names the trait. A value listed among the
+    variable's choices shows its display name when it has one, unless `use_display_name` is
+    false (then the raw value); `include` further limits them by variable name.
+    """
+    features_only = any(variable.is_feature for variable in declared)
     attributes: list[Attribute] = []
     for variable in declared:
         if include is not None and variable.name not in include:
             continue
+        if features_only and not variable.is_feature:
+            continue
         value = _scalar(values.get(variable.name))
         if value is None:
             continue
-        choices = variable.value
         display: AttributeValue = value
-        if value in choices.values:
-            i = choices.values.index(value)
-            if i < len(choices.display_names) and choices.display_names[i]:
-                display = choices.display_names[i]
-        attributes.append(Attribute(trait_type=variable.name, value=display))
+        if variable.use_display_name is not False:
+            display = _display_name(variable, value) or value
+        trait_type = variable.feature_name or variable.name
+        attributes.append(Attribute(trait_type=trait_type, value=display))
     return attributes
+
+
+def _display_name(variable: Variable, value: AttributeValue) -> str | None:
+    """The display name of one of the variable's choices, or None when it has none."""
+    choices = variable.value
+    if value not in choices.values:
+        return None
+    i = choices.values.index(value)
+    return choices.display_names[i] if i < len(choices.display_names) else None
 
 
 def attributes_from_output(

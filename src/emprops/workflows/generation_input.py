@@ -7,9 +7,16 @@ refused); only `nodePayload` is free-form JSON, since each workflow defines its 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 # The original platform gave the implicit variables step this component id; `$ref`s to it in
 # exported collections must keep working, so no declared step may use it.
@@ -47,13 +54,23 @@ class WorkflowStep(BaseModel):
 
 
 class GenerationsSpec(BaseModel):
-    """How many generations, and which hashes seed them."""
+    """How many generations, and which hashes seed them.
+
+    As on the original platform, non-empty `hashes` are the run's hashes whatever
+    `use_custom_hashes` says (kept only so documents dump back unchanged); without hashes,
+    `generations` random ones are made.
+    """
 
     model_config = _MODEL_CONFIG
 
     hashes: list[str] = Field(default_factory=list)
     generations: int
     use_custom_hashes: bool = False
+
+    @property
+    def has_custom_hashes(self) -> bool:
+        """The run uses `hashes` as given (their number fixes how many generations)."""
+        return bool(self.hashes)
 
 
 class VariableValue(BaseModel):
@@ -67,6 +84,9 @@ class VariableValue(BaseModel):
 ValueType = Literal["strings", "images", "text", "video", "live_artifact", "integers"]
 
 
+_METADATA_KEYS = frozenset({"is_feature", "feature_name", "use_display_name"})
+
+
 class Variable(BaseModel):
     """A named random choice, drawn once per generation by the variables step."""
 
@@ -78,6 +98,23 @@ class Variable(BaseModel):
     value: VariableValue
     lock_value: bool = False
     test_value: VariableScalar | None = None
+    # Token metadata, as the original editor writes them: when any variable of a document is a
+    # feature, only features become attributes, named `feature_name` (else the variable name).
+    is_feature: bool = False
+    feature_name: str | None = None
+    # Show the display name (true) or the raw value (false); None (not written, as in our older
+    # documents) shows the display name when the value has one.
+    use_display_name: bool | None = None
+
+    @model_serializer(mode="wrap")
+    def _keep_absent_metadata_keys_absent(
+        self, handler: SerializerFunctionWrapHandler
+    ) -> dict[str, Any]:
+        """Documents without the metadata keys (ours, older ones) dump back without them."""
+        dumped: dict[str, Any] = handler(self)
+        for key in _METADATA_KEYS - self.model_fields_set:
+            dumped.pop(key, None)
+        return dumped
 
     @property
     def is_locked(self) -> bool:

@@ -4,15 +4,19 @@ The editor stores a JSON string of Slate-like blocks. Rendering turns variable n
 and component nodes into `#id`; substitution then puts in the variable values and the text
 outputs of earlier steps. Component mentions are dependencies, and copying a collection rewrites
 them, so both are read from the same tree walk.
+
+Everything here is pure: a `.txt` output's text is fetched by the engine (see `text_file_urls`)
+and handed in.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import JsonValue
 
@@ -146,41 +150,110 @@ def scalar_text(value: JsonValue) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def step_output_text(output: JsonValue) -> str:
-    """The text a `#id` becomes: the data of a data output, the URL of a file output."""
+def is_text_file_url(url: str) -> bool:
+    """A URL whose path ends with `.txt` (any case; a query string does not count)."""
+    return urlsplit(url).path.lower().endswith(".txt")
+
+
+def _text_file_src(output: JsonValue) -> str | None:
+    """The URL of a file output that holds text (text/plain, or a `.txt` path), else None."""
+    if not isinstance(output, dict) or output.get("data") is not None:
+        return None
+    src, mime = output.get("src"), output.get("mimeType")
+    if not isinstance(src, str):
+        return None
+    plain = isinstance(mime, str) and mime.split(";")[0].strip().lower() == "text/plain"
+    return src if plain or is_text_file_url(src) else None
+
+
+def step_output_text(output: JsonValue, fetched: Mapping[str, str] | None = None) -> str | None:
+    """The text a `#id` becomes, or None when the output is not text (`#id` is then left as
+    written, as on the original platform).
+
+    Text is the data of a data output when it is a string or number, or the content of a text
+    file output, looked up by its URL in `fetched` (None until the engine has fetched it). An
+    image's URL, a JSON object or a boolean is not text.
+    """
     if isinstance(output, dict):
-        if "data" in output and output["data"] is not None:
-            return scalar_text(output["data"])
-        if isinstance(output.get("src"), str):
-            return str(output["src"])
-    return scalar_text(output)
+        data = output.get("data")
+        if data is not None:
+            return _number_or_string_text(data)
+        src = _text_file_src(output)
+        return None if src is None or fetched is None else fetched.get(src)
+    return _number_or_string_text(output)
+
+
+def _number_or_string_text(value: JsonValue) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return scalar_text(value)
+
+
+def text_file_urls(outputs: Mapping[int, JsonValue]) -> set[str]:
+    """The URLs of the text file outputs among `outputs` (by step id): what the engine must fetch
+    (as UTF-8 text) and pass to `step_texts` as `fetched` before filling in `#id`s."""
+    return {src for output in outputs.values() if (src := _text_file_src(output)) is not None}
+
+
+def step_texts(
+    outputs: Mapping[int, JsonValue], fetched: Mapping[str, str] | None = None
+) -> dict[int, str]:
+    """What each `#id` becomes, by step id: only steps with a text output are present.
+
+    `fetched` maps each URL of `text_file_urls(outputs)` to its text; a text file whose URL is
+    missing from it is left out, so its `#id` stays as written.
+    """
+    texts: dict[int, str] = {}
+    for step_id, output in outputs.items():
+        if (value := step_output_text(output, fetched)) is not None:
+            texts[step_id] = value
+    return texts
+
+
+def _literally(replacement: str) -> Callable[[re.Match[str]], str]:
+    """A `re.sub` replacement that inserts the text as is (no backslash or group escapes)."""
+    return lambda _match: replacement
+
+
+def _unused_character(texts: Iterable[str]) -> str:
+    """A private-use character none of `texts` holds ("" in the unlikely case all are used)."""
+    joined = "".join(texts)
+    return next((chr(c) for c in range(0xE000, 0xF900) if chr(c) not in joined), "")
 
 
 def substitute_prompt(
-    text: str, variables: Mapping[str, JsonValue], step_texts: Mapping[int, str]
+    text: str, variables: Mapping[str, JsonValue], step_texts: Mapping[int, str | None]
 ) -> str:
-    """Replace `$name` (whole word) and `#id` in one pass, so inserted text is never rescanned.
+    """Replace `$name` (whole word) variable by variable, then `#id`, as the original platform did.
 
-    Unknown names and ids stay as written: a `$` or `#` in a prompt may be plain text.
+    Variables go in their mapping's (declaration) order, each over the whole text so far, so a
+    value holding `$other` is expanded in turn when `other` comes later, and one holding `#id`
+    gets that step's text. `#id`s are then filled in one pass: a step's text is not rescanned.
+    Unknown names, and ids without a text (missing or None), stay as written: a `$` or `#` in a
+    prompt may be plain text.
+
+    While substituting, each inserted value is fenced by a character found nowhere else, so it
+    never joins the text beside it into another word: `#1` then a value "0" is still step 1.
     """
-    names = sorted(variables, key=len, reverse=True)
-    alternatives = [rf"#(?P<id>\d+){_WORD_TAIL}"]
-    if names:
-        alternatives.insert(0, r"\$(?P<name>" + "|".join(map(re.escape, names)) + ")" + _WORD_TAIL)
-    pattern = re.compile("|".join(alternatives))
+    values = {name: scalar_text(value) for name, value in variables.items()}
+    known = [t for t in step_texts.values() if t is not None]
+    fence = _unused_character([text, *values, *values.values(), *known])
+    for name, value in values.items():
+        pattern = re.compile(r"\$" + re.escape(name) + _WORD_TAIL)
+        text = pattern.sub(_literally(fence + value + fence), text)
 
-    def replace(match: re.Match[str]) -> str:
-        name = match.groupdict().get("name")
-        if name is not None:
-            return scalar_text(variables[name])
-        step_id = int(match.group("id"))
-        return step_texts.get(step_id, match.group(0))
+    def replace_step(match: re.Match[str]) -> str:
+        found = step_texts.get(int(match.group(1)))
+        return match.group(0) if found is None else found
 
-    return pattern.sub(replace, text)
+    text = _TEXT_COMPONENT.sub(replace_step, text)
+    return text.replace(fence, "") if fence else text
 
 
 def render_prompt(
-    value: str | PromptNodes, variables: Mapping[str, JsonValue], step_texts: Mapping[int, str]
+    value: str | PromptNodes,
+    variables: Mapping[str, JsonValue],
+    step_texts: Mapping[int, str | None],
 ) -> str:
     """Render a prompt document and fill it in: what the workflow finally receives."""
     return substitute_prompt(render_prompt_document(value), variables, step_texts)
@@ -218,9 +291,14 @@ def remap_prompt_components(value: str, mapping: Mapping[int, int]) -> str:
 
 
 def render_prompt_fields(
-    payload: JsonValue, variables: Mapping[str, JsonValue], step_texts: Mapping[int, str]
+    payload: JsonValue, variables: Mapping[str, JsonValue], step_texts: Mapping[int, str | None]
 ) -> JsonValue:
-    """A copy of a payload with every prompt document rendered and filled in."""
+    """A copy of a payload with every prompt document rendered and filled in.
+
+    `variables` are the values prompts receive (`.txt` URLs already inlined, see
+    `inline_variable_texts`); `step_texts` is `step_texts(outputs, fetched)` (a None text leaves
+    its `#id` as written).
+    """
     if isinstance(payload, dict):
         return {k: render_prompt_fields(v, variables, step_texts) for k, v in payload.items()}
     if isinstance(payload, list):

@@ -1,6 +1,7 @@
 """`$ref`: a payload value computed by a jq expression from an earlier step's output.
 
-`{"$ref": <step id>, "path": "<jq>"}` may sit at any depth of a `nodePayload`. Prompt documents
+`{"$ref": <step id>, "path": "<jq>"}` may sit at any depth of a `nodePayload`; the original editor
+also writes a `tag` (e.g. "vars"), a label that does not change the value. Prompt documents
 mention steps too (`#id`); both make a step depend on another, which fixes the order steps run in.
 """
 
@@ -22,6 +23,7 @@ from emprops.workflows.prompt_document import is_prompt_document, prompt_compone
 
 REF_KEY = "$ref"
 PATH_KEY = "path"
+TAG_KEY = "tag"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class StepRef:
     step_id: int
     path: str
     location: Location
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def _scan(value: Any, location: Location, found: PayloadReferences) -> None:
 
 
 def _scan_ref(value: dict[str, Any], location: Location, found: PayloadReferences) -> None:
-    target, path = value.get(REF_KEY), value.get(PATH_KEY)
+    target, path, tag = value.get(REF_KEY), value.get(PATH_KEY), value.get(TAG_KEY)
     ok = True
     if isinstance(target, bool) or not isinstance(target, int):
         found.malformed.append(MalformedRef((*location, REF_KEY), "`$ref` must be a step id"))
@@ -81,7 +84,10 @@ def _scan_ref(value: dict[str, Any], location: Location, found: PayloadReference
             MalformedRef((*location, PATH_KEY), "`$ref` needs a `path` (a jq expression string)")
         )
         ok = False
-    extra = sorted(set(value) - {REF_KEY, PATH_KEY})
+    if tag is not None and not isinstance(tag, str):
+        found.malformed.append(MalformedRef((*location, TAG_KEY), "`$ref` `tag` must be a string"))
+        ok = False
+    extra = sorted(set(value) - {REF_KEY, PATH_KEY, TAG_KEY})
     if extra:
         found.malformed.append(
             MalformedRef(location, f"`$ref` object has unexpected keys: {', '.join(extra)}")
@@ -89,7 +95,7 @@ def _scan_ref(value: dict[str, Any], location: Location, found: PayloadReference
         ok = False
     if ok:
         assert isinstance(target, int) and isinstance(path, str)
-        found.refs.append(StepRef(target, path, location))
+        found.refs.append(StepRef(target, path, location, tag))
 
 
 def scan_payload(payload: JsonValue) -> PayloadReferences:
@@ -197,6 +203,7 @@ def _resolve_one(
     target, path = value.get(REF_KEY), value.get(PATH_KEY)
     if isinstance(target, bool) or not isinstance(target, int) or not isinstance(path, str):
         raise RefResolutionError(f"{where}: malformed `$ref` {value!r}")
+    # Any other key (the original's `tag`) is a label: validation vets it, the value ignores it.
     if target not in outputs:
         raise RefResolutionError(f"{where}: no output yet from step {target}")
     try:

@@ -30,7 +30,8 @@ def is_well_formed_hash(value: str) -> bool:
 
 
 def generation_hashes(spec: GenerationsSpec, count: int | None = None) -> list[str]:
-    """A run's hashes: the custom ones when `use_custom_hashes`, else `count` (or N) new ones."""
-    if spec.use_custom_hashes:
+    """A run's hashes: the document's own whenever it lists any (whatever `use_custom_hashes`
+    says, as on the original platform), else `count` (or N) new ones."""
+    if spec.has_custom_hashes:
         return list(spec.hashes)
     return [random_hash() for _ in range(spec.generations if count is None else count)]

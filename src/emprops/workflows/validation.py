@@ -351,21 +351,20 @@ def _check_weights(variable: Variable, at: Location, out: _Collector) -> None:
 
 
 def _check_generations(spec: GenerationsSpec, out: _Collector) -> None:
+    # Listed hashes are used whatever use_custom_hashes says (as on the original platform).
     at: Location = ("generations",)
-    if not spec.use_custom_hashes:
+    if not spec.has_custom_hashes:
         if spec.generations < 1:
             out.add((*at, "generations"), "at least 1 generation is needed (or custom hashes)")
         elif spec.generations > MAX_GENERATIONS:
             out.add((*at, "generations"), f"at most {MAX_GENERATIONS} generations per run")
-        if spec.hashes:
+        if spec.use_custom_hashes:
             out.add(
                 (*at, "hashes"),
-                "hashes are ignored unless use_custom_hashes is true",
+                "use_custom_hashes is true but there are no hashes; random ones are made",
                 "warning",
             )
         return
-    if not spec.hashes:
-        out.add((*at, "hashes"), "use_custom_hashes is true but there are no hashes")
     first: dict[str, int] = {}
     for k, hash_ in enumerate(spec.hashes):
         if not is_well_formed_hash(hash_):
@@ -377,7 +376,7 @@ def _check_generations(spec: GenerationsSpec, out: _Collector) -> None:
             out.add((*at, "hashes", k), f"same hash as hashes[{first[hash_]}]", "warning")
         else:
             first[hash_] = k
-    if spec.hashes and spec.generations != len(spec.hashes):
+    if spec.generations != len(spec.hashes):
         out.add(
             (*at, "generations"),
             f"{spec.generations} generations but {len(spec.hashes)} custom hashes; the hashes win",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 from pydantic import JsonValue
 
 from emprops.workflows.errors import GenerationInputInvalid, ValidationProblem
 from emprops.workflows.generation_input import Variable, VariableScalar
 from emprops.workflows.prng import Pseudorandom
+from emprops.workflows.prompt_document import is_text_file_url
 
 
 def resolve_variables(variables: Sequence[Variable], hash_: str) -> dict[str, VariableScalar]:
@@ -40,3 +42,30 @@ def variables_step_output(variables: Sequence[Variable], hash_: str) -> dict[str
     """What `$ref`s to the variables step read: `{"data": {name: value}}`."""
     data: dict[str, JsonValue] = dict(resolve_variables(variables, hash_))
     return {"data": data}
+
+
+# A URL: a scheme, "://", no whitespace. Only such values are fetched; "notes.txt" is plain text.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+
+def is_text_url(value: JsonValue) -> bool:
+    """A value the original platform inlined as its text: a URL (http(s), file, ipfs...) whose
+    path ends with `.txt`."""
+    return isinstance(value, str) and _URL.match(value) is not None and is_text_file_url(value)
+
+
+def variable_text_urls(values: Mapping[str, JsonValue]) -> set[str]:
+    """The `.txt` URLs among resolved variable values: what the engine must fetch (as UTF-8
+    text) and pass to `inline_variable_texts` before prompts are filled in."""
+    return {value for value in values.values() if isinstance(value, str) and is_text_url(value)}
+
+
+def inline_variable_texts(
+    values: Mapping[str, JsonValue], fetched: Mapping[str, str]
+) -> dict[str, JsonValue]:
+    """A copy of `values` (order kept) with each `.txt` URL replaced by its text from `fetched`
+    (URL to text). A URL missing from `fetched` stays as it is; other values are untouched."""
+    return {
+        name: fetched.get(value, value) if isinstance(value, str) and is_text_url(value) else value
+        for name, value in values.items()
+    }

@@ -1,0 +1,3 @@
+function computeCost(context) {
+  return { cost: 0.25 };
+}

@@ -1,0 +1,3 @@
+function computeCost() {
+  return { cost: 1 };
+}
