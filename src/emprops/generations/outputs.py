@@ -30,6 +30,7 @@ async def record_step_file(
     job_id: str,
     output: dict[str, Any],
     payload: dict[str, Any] | None,
+    component: dict[str, Any] | None = None,
 ) -> None:
     """Record the file a step returned (`{"src": url, "mimeType": ...}`); data outputs are
     kept in the run journal only."""
@@ -46,6 +47,8 @@ async def record_step_file(
         "run_id": str(spec.run_id), "generation": generation, "hash": spec.hashes[generation],
         "step_id": step_id, "workflow": workflow, "job_id": job_id, "payload": payload,
     }  # fmt: skip
+    if component is not None:  # the pinned version: name, version, digest
+        gen_in_data["component"] = component
     mime_type = mime[:120] if isinstance(mime, str) else None
     component_id = await RunRepository(session).component_id(spec.collection_id, step_id)
     if component_id is not None:

@@ -58,7 +58,10 @@ async def export_run(
         path = output.get("path")
         if isinstance(path, str) and path:
             await _copy_blob(blobs, validate_blob_path(path), run_dir)
-    manifest = build_run_manifest(str(run_id), gi, list(spec.hashes), outputs, failed, services)
+    components = {w.name: f"{w.name}@{w.digest}" for w in spec.workflows if w.digest}
+    manifest = build_run_manifest(
+        str(run_id), gi, list(spec.hashes), outputs, failed, services, components
+    )
     await asyncio.to_thread(write_run_manifest, run_dir, manifest)
     return manifest
 

@@ -192,6 +192,7 @@ class RunExecution:
                 session, self.spec, generation=record.generation, step_id=record.step_id,
                 workflow=self.workflows[record.step_id], job_id=record.job_id,
                 output=record.output, payload=job.payload if job is not None else None,
+                component=(job.ctx or {}).get("component") if job is not None else None,
             )  # fmt: skip
 
     async def _settle(self, service: GenerationService, run: JobRecord, event: EngineEvent) -> None:

@@ -42,6 +42,9 @@ class TokenProvenance(BaseModel):
     )
     image_sha256: str
     run_id: str
+    components: list[str] | None = Field(
+        default=None, description="name@digest of each component version the token's steps ran"
+    )
 
 
 class TokenMetadata(BaseModel):

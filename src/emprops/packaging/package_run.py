@@ -322,9 +322,10 @@ def _build(
             animation_url = ipfs_uri(
                 animations_cid, f"{token.token_id}.{token.animation.extension}"
             )
+        pinned = sorted({s.component for s in token.source.steps.values() if s.component})
         provenance = TokenProvenance(
             generation_hash=token.source.hash, seed=token.source.seed, workflow_digest=digest,
-            image_sha256=token.image_sha256, run_id=manifest.run_id,
+            image_sha256=token.image_sha256, run_id=manifest.run_id, components=pinned or None,
         )  # fmt: skip
         metadata = build_token_metadata(
             info, token.token_id, image=ipfs_uri(images_cid, image_name),

@@ -23,6 +23,7 @@ class StepRecord(BaseModel):
     service: str | None = None
     job_id: str | None = None
     output: dict[str, Any] | None = None
+    component: str | None = Field(default=None, description="name@digest of the version run")
 
 
 class ManifestToken(BaseModel):
@@ -75,6 +76,7 @@ def build_run_manifest(
     outputs: dict[tuple[int, int], dict[str, Any]],
     failed: dict[int, str],
     services: dict[str, str],
+    components: dict[str, str] | None = None,
 ) -> RunManifest:
     """Every token: its hash, seed, picks, each step's output, and its files. One builder for
     `collection run` (a journal on disk) and a run exported from the database."""
@@ -86,6 +88,7 @@ def build_run_manifest(
                 service=services.get(step.node_name),
                 job_id=GeneratorV2.job_id(run_id, g, step.id),
                 output=outputs.get((g, step.id)),
+                component=(components or {}).get(step.node_name),
             )
             for step in gi.steps
         }
