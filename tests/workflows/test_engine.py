@@ -151,3 +151,51 @@ async def test_a_failed_step_fails_its_generation_only(
     assert outcome.completed == [] and set(outcome.failed) == {0, 1, 2}
     assert all("permanently" in err for err in outcome.failed.values())
     assert not any(step == 2 for (_, step) in outcome.records.outputs)
+
+
+def prompt_document(*nodes: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps([{"type": "paragraph", "children": list(nodes)}])
+
+
+async def test_prompt_steps_inline_txt_variables_and_feed_later_steps(
+    broker: Broker, worker: WorkerRuntime, tmp_path: Path
+) -> None:
+    """The original's built-in `prompt` step makes its text in-process; a variable whose value is
+    a `.txt` URL is inlined as the file's text (read by the caller's reader), and `#id` of the
+    prompt step is its text."""
+    texts = {"https://texts.example.test/mood.txt": "a quiet dawn"}
+    read: list[str] = []
+
+    async def reader(url: str) -> str:
+        read.append(url)
+        return texts[url]
+
+    gi = GenerationInput.model_validate(
+        {
+            "version": "v2",
+            "steps": [
+                {"id": 1, "nodeName": "prompt", "nodePayload": {"prompt": prompt_document(
+                    {"text": "over "}, {"type": "variable", "variable": {"name": "mood"},
+                                        "children": [{"text": ""}]})}},
+                {"id": 2, "nodeName": "echo-job", "nodePayload": {"color": prompt_document(
+                    {"text": "seen: #1"})}},
+            ],
+            "generations": {"hashes": [], "generations": 2, "use_custom_hashes": False},
+            "variables": [
+                {"name": "mood", "type": "pick", "value_type": "text",
+                 "value": {"display_names": ["Mood"],
+                           "values": ["https://texts.example.test/mood.txt"]}},
+            ],
+        }
+    )  # fmt: skip
+    journal = SqliteRunJournal(tmp_path / "run.sqlite")
+    engine = GeneratorV2(broker, gi, catalog(), journal, reconcile_s=0.5, text_reader=reader)
+    outcome = await engine.run()
+    assert outcome.completed == [0, 1], outcome.failed
+    for g in range(2):
+        assert outcome.records.outputs[(g, 1)] == {"data": "over a quiet dawn",
+                                                   "mimeType": "text/plain"}  # fmt: skip
+        assert outcome.records.outputs[(g, 2)]["echo"] == {"color": "seen: over a quiet dawn"}
+    assert read == ["https://texts.example.test/mood.txt"]  # once per run

@@ -20,10 +20,12 @@ from emprops.core.settings import Settings, get_settings
 from emprops.core.tracing import configure_tracing
 from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
 from emprops.generations import GenerationDispatcher, RunnerConfig
+from emprops.generations.text_reader import blob_text_reader
 from emprops.observability.endpoints import is_probe
 from emprops.observability.health import ReadinessCheck
 from emprops.observability.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from emprops.queue.broker import Broker, BrokerConfig
+from emprops.storage import open_blob_store
 from emprops.worker.connectors import BUILTIN_CONNECTORS
 from emprops.workflows.planners import rooted_planners
 
@@ -72,7 +74,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         assets_root = settings.assets_root or settings.data_dir / "assets"
         dispatcher = GenerationDispatcher(
             emprops_state.sessions, emprops_state.broker, redis,
-            RunnerConfig(planners=rooted_planners(assets_root)),
+            RunnerConfig(
+                planners=rooted_planners(assets_root),
+                text_reader=blob_text_reader(
+                    open_blob_store(
+                        settings.storage_url, data_dir=settings.data_dir, cdn_url=settings.cdn_url
+                    )
+                ),
+            ),
         )  # fmt: skip
         app.state.generation_dispatcher = dispatcher
         await dispatcher.start()

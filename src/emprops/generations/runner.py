@@ -28,7 +28,7 @@ from emprops.generations.run_spec import RunSpec
 from emprops.generations.service import CANCEL_REASON, GenerationService, Outcome
 from emprops.queue.broker import Broker, SubmitResult
 from emprops.queue.models import JobRequest
-from emprops.workflows.engine import EngineEvent, GeneratorV2, StepPlanner
+from emprops.workflows.engine import EngineEvent, GeneratorV2, StepPlanner, TextReader
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +42,8 @@ class RunnerConfig:
     resume_every_s: float = 5.0  # unfinished runs without a runner are looked for this often
     # whole-run planners (layered traits: exact rarity across the collection), by workflow
     planners: Mapping[str, StepPlanner] = field(default_factory=dict)
+    # reads the `.txt` URLs prompts inline (None: they stay as written)
+    text_reader: TextReader | None = None
 
 
 class _RunBroker(Broker):
@@ -115,6 +117,7 @@ class RunExecution:
             reconcile_s=self.config.reconcile_s,
             max_retries=self.config.max_retries,
             planners=self.config.planners,
+            text_reader=self.config.text_reader,
         )
         try:
             outcome = await engine.run(self._on_event)

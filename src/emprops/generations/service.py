@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from emprops.collection import advance_stage
 from emprops.core.errors import InvalidInputError, NotFoundError
 from emprops.core.tracing import current_trace_carrier
-from emprops.credits.pricing import generation_count, price_generation_input
+from emprops.credits.pricing import generation_count, price_run
 from emprops.credits.repository import CreditRepository
 from emprops.credits.service import CreditService, hold_reference, settle_reference
 from emprops.db.models import (
@@ -97,9 +97,9 @@ class GenerationService:
                 "a run needs at least one generation", details={"field": "generations"}
             )
         hashes = generation_hashes(spec_hashes, count)
-        price = await price_generation_input(self.credits.repo, generation_input)
+        price = price_run(generation_input, catalog, hashes)
         run_id = uuid.uuid4()
-        total = price.total(len(hashes))
+        total = price.total
         await self.credits.hold(user.id, total, hold_reference(run_id))
 
         document = generation_input.to_document()
@@ -109,7 +109,8 @@ class GenerationService:
             created_ms=int(time.time() * 1000), priority=body.priority,
             generation_input=document,
             workflows=[catalog[n] for n in sorted({s.node_name for s in generation_input.steps})],
-            cost_per_generation=price.per_generation,
+            cost_per_generation=max(price.generation_costs, default=0),
+            generation_costs=price.generation_costs,
         )  # fmt: skip
         run = JobRecord(
             id=run_id, user_id=user.id, collection_id=collection.id, name=collection.title[:200],
@@ -121,7 +122,8 @@ class GenerationService:
             JobHistory(
                 id=uuid.uuid4(), job_id=run_id, status="pending", message="run accepted",
                 data={"generations": len(hashes), "credits_held": total,
-                      "cost_per_generation": price.per_generation, "priority": body.priority},
+                      "cost_per_generation": float(price.per_generation),
+                      "priority": body.priority},
             ),
             OutboxMessage(id=run_id, kind=START_RUN, payload=start_run_payload(run_id)),
         )  # fmt: skip
@@ -133,8 +135,8 @@ class GenerationService:
         problems = []
         for i, step in enumerate(generation_input.steps):
             service = catalog[step.node_name].service
-            if step.skip:
-                continue
+            if step.skip or catalog[step.node_name].type == "builtin":
+                continue  # skipped, or run in-process by the engine
             if service is None or (known is not None and service not in known):
                 problems.append({
                     "path": f"steps[{i}].nodeName",
@@ -229,11 +231,11 @@ class GenerationService:
         """Charge completed generations and release the others, each exactly once (the caller
         holds the run's lock). Returns the generations settled by this call."""
         settled = await self.repo.outcomes(run.id)
-        amount = spec.cost_per_generation
         newly = []
         for generation, (status, error) in sorted(outcomes.items()):
             if generation in settled:
                 continue
+            amount = spec.cost_of(generation)
             charge = status == "completed"
             await self.credits.settle(
                 run.user_id, amount, settle_reference(run.id, generation), charge=charge

@@ -28,11 +28,15 @@ from emprops.queue.models import JobRequest, JobStatus
 from emprops.workflows.catalog import PROMPT_WORKFLOW, WorkflowDefinition
 from emprops.workflows.errors import RefResolutionError
 from emprops.workflows.generation_input import VARIABLES_STEP_ID, GenerationInput, WorkflowStep
-from emprops.workflows.prompt_document import render_prompt_fields, step_output_text
+from emprops.workflows.prompt_document import render_prompt_fields, step_texts, text_file_urls
 from emprops.workflows.refs import dependency_order, resolve_step_payload, step_dependencies
 from emprops.workflows.run_journal import RunHeader, RunRecords
 from emprops.workflows.seeding import generation_hashes, generation_seed
-from emprops.workflows.variables import variables_step_output
+from emprops.workflows.variables import (
+    inline_variable_texts,
+    variable_text_urls,
+    variables_step_output,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +59,9 @@ EventHandler = Callable[[EngineEvent], Awaitable[None] | None]
 # assigns traits across the whole collection for exact rarity and uniqueness).
 # A planner returns one payload addition per generation, or None when it cannot plan here.
 StepPlanner = Callable[[WorkflowStep, list[str]], list[dict[str, Any]] | None]
+# Reads the text behind a `.txt` URL (a variable's value, a step's text file output); the engine
+# inlines it in prompts. Given by the caller, who knows the blob store and the outbound policy.
+TextReader = Callable[[str], Awaitable[str]]
 
 
 class RunJournal(Protocol):
@@ -94,6 +101,7 @@ class GeneratorV2:
         planners: Mapping[str, StepPlanner] | None = None,
         reconcile_s: float = 2.0,
         max_retries: int = 3,
+        text_reader: TextReader | None = None,
     ) -> None:
         self.broker, self.input, self.catalog, self.journal = (
             broker,
@@ -103,6 +111,7 @@ class GeneratorV2:
         )
         self.user_id, self.priority, self.max_retries = user_id, priority, max_retries
         self.planners = dict(planners or {})
+        self.text_reader = text_reader
         self.reconcile_s = reconcile_s
         self._steps = {step.id: step for step in generation_input.steps}
         ids = set(self._steps)
@@ -184,6 +193,7 @@ class _Run:
             if g not in self.failed and self._generation_done(g)
         }
         self.outstanding: dict[str, tuple[int, int]] = {}
+        self.texts: dict[str, str] = {}  # .txt URL -> its text, read once per run
         planned = {
             step.id: engine.planners[step.node_name](step, header.hashes)
             for step in engine.input.steps
@@ -244,7 +254,15 @@ class _Run:
         while pending:
             again: list[int] = []
             for g in pending:
-                for step in self._ready_steps(g):
+                ready = self._ready_steps(g)
+                if ready:
+                    try:
+                        await self._read_texts(g)
+                    except RefResolutionError as exc:
+                        job_id = GeneratorV2.job_id(self.header.run_id, g, ready[0].id)
+                        await self._fail_generation(g, ready[0].id, job_id, exc.message)
+                        continue
+                for step in ready:
                     job_id = GeneratorV2.job_id(self.header.run_id, g, step.id)
                     try:
                         if self.engine.catalog[step.node_name].name == PROMPT_WORKFLOW:
@@ -263,14 +281,27 @@ class _Run:
                 assert request.id is not None and request.ctx is not None
                 self.outstanding[request.id] = (request.ctx["generation"], request.ctx["step_id"])
 
+    async def _read_texts(self, g: int) -> None:
+        """Read the `.txt` URLs generation g's prompts may inline (once per run)."""
+        if self.engine.text_reader is None:
+            return
+        outputs = self.outputs[g]
+        steps = {sid: out for sid, out in outputs.items() if sid != VARIABLES_STEP_ID}
+        urls = variable_text_urls(outputs[VARIABLES_STEP_ID]["data"]) | text_file_urls(steps)
+        for url in sorted(urls - self.texts.keys()):
+            try:
+                self.texts[url] = await self.engine.text_reader(url)
+            except Exception as exc:  # the step's prompt cannot be made: fail the generation
+                raise RefResolutionError(f"could not read the text at {url}: {exc}") from exc
+
     def _step_values(self, g: int, step: WorkflowStep) -> dict[str, Any]:
-        """The step's values for generation g: references resolved, prompts rendered."""
+        """The step's values for generation g: references resolved, prompts rendered (a `.txt`
+        variable value and a text file output as their text)."""
         outputs = self.outputs[g]
         payload = resolve_step_payload(step, outputs)
-        variables = outputs[VARIABLES_STEP_ID]["data"]
-        texts = {
-            sid: step_output_text(out) for sid, out in outputs.items() if sid != VARIABLES_STEP_ID
-        }
+        variables = inline_variable_texts(outputs[VARIABLES_STEP_ID]["data"], self.texts)
+        steps = {sid: out for sid, out in outputs.items() if sid != VARIABLES_STEP_ID}
+        texts = step_texts(steps, self.texts)
         return render_prompt_fields(payload, variables, texts)  # type: ignore[return-value]
 
     async def _run_prompt_step(self, g: int, step: WorkflowStep, job_id: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from emprops.components.compile import precheck_step
 from emprops.workflows.catalog import WorkflowDefinition, as_catalog
 from emprops.workflows.errors import GenerationInputInvalid, Severity, ValidationProblem
 from emprops.workflows.generation_input import (
@@ -166,6 +167,8 @@ def _check_steps(
             out.add(("steps", i, "nodeName"), "the variables step is built in; do not declare it")
         elif step.node_name not in workflows:
             out.add(("steps", i, "nodeName"), f"unknown workflow {step.node_name!r}")
+        elif not step.skip:
+            _check_step_fields(i, step, workflows[step.node_name], out)
 
     edges: dict[int, set[int]] = {}
     for i, step in steps:
@@ -173,6 +176,20 @@ def _check_steps(
         if position.get(step.id) == i:
             edges[step.id] = deps
     _report_cycles(edges, position, out)
+
+
+def _check_step_fields(
+    i: int, step: WorkflowStep, definition: WorkflowDefinition, out: _Collector
+) -> None:
+    """The step's values against its component's form: a step may set only declared fields."""
+    for problem in precheck_step(definition.type, definition.data, step.node_payload):
+        shown = "" if problem.value is None else f" (value {_short(problem.value)})"
+        out.add(("steps", i, "nodePayload", problem.field), f"{problem.message}{shown}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _check_target(
