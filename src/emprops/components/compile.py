@@ -10,13 +10,13 @@ blob path, a service or a renderer.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from emprops.components.form import FieldProblem, Form, FormField, check_form_values, check_value
+from emprops.components.form import FieldProblem, Form, FormField, check_form_values
 from emprops.components.templates import (
     ComfyWorkflowData,
     DirectJobData,
@@ -151,8 +151,8 @@ def _compile_comfy(
         for input_name, binding in bindings.items():
             form_field = fields[binding.value]
             value = values.get(binding.value)
-            if value is None and binding.default is not None:
-                value = check_value(form_field, binding.default)
+            if value is None:
+                value = binding.default  # the component's own default, as written
             if value is None and (form_field.seed or binding.type == "seed"):
                 value = platform.seed
             if value is None:
@@ -287,11 +287,15 @@ def compile_step(
 
 
 def precheck_step(
-    workflow_type: RegisteredType | str, data: Mapping[str, Any] | None, node_payload: Any
+    workflow_type: RegisteredType | str,
+    data: Mapping[str, Any] | None,
+    node_payload: Any,
+    *,
+    is_dynamic: Callable[[Any], bool],
 ) -> list[FieldProblem]:
     """What can be known wrong before a run: undeclared fields, literal values of the wrong type
-    or out of bounds, required fields left out. References and prompts are checked once they are
-    resolved, at compile time."""
+    or out of bounds, required fields left out. Values `is_dynamic` names (references, prompt
+    documents) are checked once they are resolved, at compile time."""
     if workflow_type == "renderer":
         if not isinstance(node_payload, dict):
             return []
@@ -303,7 +307,7 @@ def precheck_step(
     form = component_form(workflow_type, data)
     if form is None or not isinstance(node_payload, dict):
         return []
-    literal = {k: v for k, v in node_payload.items() if not _is_dynamic(v)}
+    literal = {k: v for k, v in node_payload.items() if not is_dynamic(v)}
     _, problems = check_form_values(form, literal)
     dynamic = set(node_payload) - set(literal)
     fields = form.by_id()
@@ -329,13 +333,6 @@ def precheck_step(
                 ):
                     problems.append(FieldProblem(binding.value, "required"))
     return _unique(problems)
-
-
-def _is_dynamic(value: Any) -> bool:
-    """A `$ref` or a prompt document: known only when the generation runs."""
-    if isinstance(value, dict) and "$ref" in value:
-        return True
-    return isinstance(value, str) and value.lstrip().startswith("[") and '"children"' in value
 
 
 def _unique(problems: list[FieldProblem]) -> list[FieldProblem]:

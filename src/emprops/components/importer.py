@@ -209,7 +209,9 @@ def _bare_graph(raw: Any, component: str) -> dict[str, Any]:
     graph = raw.get("workflow", raw.get("prompt", raw)) if isinstance(raw, dict) else raw
     if is_ui_format(graph):
         raise ComponentImportError(component, "workflow.json", "", UI_FORMAT_HINT)
-    if not isinstance(graph, dict) or not graph:
+    if graph == {}:
+        raise ComponentImportError(component, "workflow.json", "", "is empty: no graph to run")
+    if not isinstance(graph, dict):
         raise ComponentImportError(component, "workflow.json", "", "is not a ComfyUI graph")
     for node_id, node in graph.items():
         if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):

@@ -182,9 +182,19 @@ def _check_step_fields(
     i: int, step: WorkflowStep, definition: WorkflowDefinition, out: _Collector
 ) -> None:
     """The step's values against its component's form: a step may set only declared fields."""
-    for problem in precheck_step(definition.type, definition.data, step.node_payload):
+    found = precheck_step(
+        definition.type, definition.data, step.node_payload, is_dynamic=_known_when_run
+    )
+    for problem in found:
         shown = "" if problem.value is None else f" (value {_short(problem.value)})"
         out.add(("steps", i, "nodePayload", problem.field), f"{problem.message}{shown}")
+
+
+def _known_when_run(value: Any) -> bool:
+    """A `$ref` or a prompt document: its value is known only when the generation runs."""
+    if isinstance(value, dict) and REF_KEY in value:
+        return True
+    return isinstance(value, str) and is_prompt_document(value)
 
 
 def _short(value: Any) -> str:
