@@ -15,6 +15,13 @@ faithful trace (`trace_real_server_0_3_64.json`) drives every case it has:
   `POST /interrupt` came until one arrives);
 - an unknown class type or an ImageScale method outside the recorded list: the recorded HTTP 400s.
 
+Text graphs (`text_graph`: `PreviewAny` output nodes, each fed a literal or a `PrimitiveString`)
+have no recording: they are answered with the faithful `basic` run's framing (queue status,
+execution_start, execution_cached, then execution_success, status, the end marker), each node's
+progress_state/executing messages in between and, per PreviewAny, the `executed` message and
+history output `{"text": [value]}` that ComfyUI 0.3.64's PreviewAny gives (a string as it is, a
+number or boolean as `str()`, None as "None", anything else as JSON). Nothing is ever cached.
+
 Previews follow the client's feature flags as ComfyUI does: a client whose first message declared
 `supports_preview_metadata` gets the recorded `feature_flags` reply and event-4 previews (with
 metadata naming node and prompt), any other client event-1 previews; a recorded frame of the
@@ -81,6 +88,8 @@ KNOWN_CLASSES = {
     *SAMPLER_GRAPH_CLASSES.values(),
     *PROBE_GRAPH_CLASSES.values(),
     "LoadImage",
+    "PreviewAny",
+    "PrimitiveString",
 }
 EXECUTION_MESSAGES = (
     "execution_start",
@@ -141,6 +150,39 @@ def probe_graph(
     return graph
 
 
+def text_graph(*sources: Any) -> dict[str, Any]:
+    """PreviewAny output nodes ("1", "2", ...), one per source: a literal value, or a string
+    given as `PrimitiveString(...)` to feed it through a PrimitiveString node."""
+    graph: dict[str, Any] = {}
+    for source in sources:
+        node = str(len(graph) + 1)
+        if isinstance(source, PrimitiveString):
+            graph[node] = {"class_type": "PrimitiveString", "inputs": {"value": source.value}}
+            source = [node, 0]
+            node = str(len(graph) + 1)
+        graph[node] = {"class_type": "PreviewAny", "inputs": {"source": source}}
+    return graph
+
+
+@dataclass(frozen=True)
+class PrimitiveString:
+    value: str
+
+
+def preview_any_text(source: Any) -> str:
+    """The text a PreviewAny node shows for `source`, as ComfyUI 0.3.64 renders it."""
+    if isinstance(source, str):
+        return source
+    if isinstance(source, int | float | bool):
+        return str(source)
+    if source is None:
+        return "None"
+    try:
+        return json.dumps(source)
+    except (TypeError, ValueError):
+        return str(source)
+
+
 def sampler_graph(
     *, steps: int = 3, fail_at_step: int = 0, send_preview: bool = True
 ) -> dict[str, Any]:
@@ -162,6 +204,41 @@ def sampler_graph(
         },
         "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "fs"}},
     }
+
+
+OUTPUT_CLASSES = ("SaveImage", "PreviewAny")
+
+
+def _text_sources(graph: dict[str, Any]) -> dict[str, Any] | None:
+    """PreviewAny node → the value it is fed, for a graph of PreviewAny nodes fed literals or
+    PrimitiveString nodes; None for any other graph."""
+    sources: dict[str, Any] = {}
+    for node_id, node in graph.items():
+        if node["class_type"] == "PrimitiveString":
+            continue
+        if node["class_type"] != "PreviewAny":
+            return None
+        source = node["inputs"].get("source")
+        if isinstance(source, list):  # a link: only to a PrimitiveString's output 0
+            linked = graph.get(str(source[0])) if len(source) == 2 else None
+            if linked is None or linked["class_type"] != "PrimitiveString" or source[1] != 0:
+                return None
+            source = linked["inputs"].get("value")
+        sources[node_id] = source
+    return sources
+
+
+def _execution_order(graph: dict[str, Any]) -> list[str]:
+    """Each output node in graph order, after the PrimitiveString it reads (once)."""
+    order: list[str] = []
+    for node_id, node in graph.items():
+        if node["class_type"] != "PreviewAny":
+            continue
+        source = node["inputs"].get("source")
+        if isinstance(source, list) and str(source[0]) not in order:
+            order.append(str(source[0]))
+        order.append(node_id)
+    return order
 
 
 def _now_ms() -> int:
@@ -278,7 +355,7 @@ class Submitted:
     sent: list[dict[str, Any]] = field(default_factory=list)
 
     def queue_item(self) -> list[Any]:
-        outputs = [n for n, node in self.graph.items() if node.get("class_type") == "SaveImage"]
+        outputs = [n for n, node in self.graph.items() if node.get("class_type") in OUTPUT_CLASSES]
         return [self.number, self.prompt_id, self.graph, {"client_id": self.client_id}, outputs]
 
 
@@ -342,6 +419,8 @@ class ComfyUIReplay:
 
     def _scenario(self, graph: dict[str, Any]) -> str | None:
         classes = {node_id: node["class_type"] for node_id, node in graph.items()}
+        if "PreviewAny" in classes.values() and _text_sources(graph) is not None:
+            return "text"
         if classes == PROBE_GRAPH_CLASSES:
             inputs = graph["2"]["inputs"]
             if int(inputs.get("fail_at", -1)) > 0:
@@ -451,6 +530,8 @@ class ComfyUIReplay:
         color = (0, 127, 255) if image_graph else (34, 34, 34)
         for files in message["data"]["output"].values():
             for ref in files:
+                if not isinstance(ref, dict):  # a PreviewAny's text
+                    continue
                 key = (ref["type"], ref["subfolder"], ref["filename"])
                 if key not in self.files:
                     self.files[key] = output_png(item.graph, size, color)
@@ -521,8 +602,44 @@ class ComfyUIReplay:
             await self._emit(item, message)
             await self._interleave(item)
 
+    async def _play_text(self, item: Submitted) -> None:
+        """The basic run's framing around each node of a text graph (see the module doc)."""
+        sources = _text_sources(item.graph)
+        assert sources is not None
+        run = real_trace()["basic"]
+        log = [e["ws"] for e in run["log"] if "ws" in e]
+        first = next(i for i, m in enumerate(log) if m["type"] == "execution_start")
+        success = next(i for i, m in enumerate(log) if m["type"] == "execution_success")
+        head = log[first - 2 : first + 2]  # queue status ×2, start, cached (nothing)
+        compact: list[dict[str, Any]] = []
+        states: dict[str, list[Any]] = {}
+        for node in _execution_order(item.graph):
+            states[node] = ["running", 0.0, 1.0]
+            compact.append({"type": "progress_state", "data": {"nodes": copy.deepcopy(states)}})
+            compact.append({"type": "executing", "data": {"node": node, "display_node": node}})
+            if node in sources:
+                output = {"text": [preview_any_text(sources[node])]}
+                compact.append(
+                    {"type": "executed", "data": {"node": node, "display_node": node,
+                                                  "output": output}}
+                )  # fmt: skip
+            states[node] = ["finished", 1.0, 1.0]
+            compact.append({"type": "progress_state", "data": {"nodes": copy.deepcopy(states)}})
+        messages = [_replace(m, run["prompt_id"], item.prompt_id) for m in head]
+        messages += [_expand_compact(m, item.prompt_id) for m in compact]
+        messages += [_replace(m, run["prompt_id"], item.prompt_id) for m in log[success:]]
+        for message in messages:
+            if message["type"] in ("execution_start", "execution_cached", "execution_success"):
+                message = {**message, "data": {**message["data"], "timestamp": _now_ms()}}
+            await asyncio.sleep(0.005 * self.time_scale)
+            await self._emit(item, message)
+            await self._interleave(item)
+
     async def _play(self, item: Submitted) -> None:
         basic, sampler = recordings()
+        if item.scenario == "text":
+            await self._play_text(item)
+            return
         if item.scenario in REAL_CASES:
             await self._play_real(item)
             return

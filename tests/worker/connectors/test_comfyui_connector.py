@@ -10,22 +10,27 @@ from typing import Any
 
 import pytest
 
-from emprops.core.errors import UnavailableError
+from emprops.core.errors import InvalidInputError, UnavailableError
 from emprops.storage import BlobStore
 from emprops.worker.connector import PermanentJobError, RetryableJobError
 from emprops.worker.connectors.comfyui import ComfyUIConnector
 from tests.protocol_servers.comfyui_replay import (
     ComfyUIReplay,
+    PrimitiveString,
     basic_graph,
     recorded_history,
     recordings,
     sampler_graph,
+    text_graph,
 )
 from tests.protocol_servers.live_server import free_port
 from tests.protocol_servers.raw_tcp import tcp_server
 from tests.worker.connectors.conftest import ProgressLog, make_job
+from tests.worker.connectors.test_outbound_http import listening, ok
 
 FAST = {"connect_timeout_s": 1.0, "request_timeout_s": 5.0, "idle_check_s": 2.0}
+# Input URLs may reach loopback (where the replay serves) only where the config allows it.
+LOOPBACK = {"allowed_networks": ["127.0.0.1/32"]}
 CTX = {
     "prefix": "generations/u1/run7/0/101",
     "filename": "txt2img-flux.png",
@@ -289,12 +294,10 @@ async def test_a_server_that_does_not_speak_http_fails_fast(
 
 
 async def test_input_image_is_uploaded_and_wired_into_the_graph(
-    comfy: tuple[ComfyUIReplay, str],
-    connector: ComfyUIConnector,
-    blob_store: BlobStore,
-    progress: ProgressLog,
+    comfy: tuple[ComfyUIReplay, str], blob_store: BlobStore, progress: ProgressLog
 ) -> None:
     replay, url = comfy
+    connector = ComfyUIConnector({"base_url": url, **FAST, **LOOPBACK}, store=blob_store)
     first = await connector.process(_job(basic_graph()), ProgressLog())
     graph = basic_graph()
     graph["1"] = {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}}
@@ -305,7 +308,10 @@ async def test_input_image_is_uploaded_and_wired_into_the_graph(
         {"node": "2", "url": f"{url}/view?filename=trace_probe_00001_.png&type=output"},
     ]
     job = make_job("comfyui", {"prompt": second_graph, "inputs": inputs}, ctx=CTX, id="j-1")
-    result = await connector.process(job, progress)
+    try:
+        result = await connector.process(job, progress)
+    finally:
+        await connector.close()
 
     assert [u["filename"] for u in replay.uploads] == ["j-1_0.png", "j-1_1.png"]
     assert all(u["subfolder"] == "emprops" and u["type"] == "input" for u in replay.uploads)
@@ -316,6 +322,58 @@ async def test_input_image_is_uploaded_and_wired_into_the_graph(
         first["outputs"][0]["path"]
     )
     assert result["stats"]["uploaded"] == ["emprops/j-1_0.png", "emprops/j-1_1.png"]
+
+
+async def test_an_input_url_at_loopback_is_refused_by_default(
+    comfy: tuple[ComfyUIReplay, str], connector: ComfyUIConnector, progress: ProgressLog
+) -> None:
+    """The ComfyUI server itself is on loopback (operator config); a payload's input URL is not."""
+    replay, _ = comfy
+    graph = basic_graph()
+    graph["1"] = {"class_type": "LoadImage", "inputs": {"image": "placeholder.png"}}
+    async with listening("127.0.0.1", ok(b"\x89PNG\r\n\x1a\nsecret")) as target:
+        inputs = [{"node": "1", "url": f"{target.url}/internal.png"}]
+        with pytest.raises(PermanentJobError) as caught:
+            await connector.process(_job(graph, inputs=inputs), progress)
+        assert (target.connections, target.requests) == (0, [])
+    assert caught.value.details["reason"] == "address_not_allowed"
+    assert caught.value.details["service"] == "comfyui"
+    assert "127.0.0.1 is a loopback address" in caught.value.message
+    assert "allowed_networks" in caught.value.message
+    assert replay.uploads == [] and replay.prompts == []
+
+
+def test_a_bad_allowed_network_is_a_config_error() -> None:
+    with pytest.raises(InvalidInputError, match="not an IP network"):
+        ComfyUIConnector({"allowed_networks": ["127.0.0.1/33"]})
+
+
+async def test_a_text_graph_gives_its_text(
+    comfy: tuple[ComfyUIReplay, str], connector: ComfyUIConnector, progress: ProgressLog
+) -> None:
+    """The original's text savers run as ComfyUI's PreviewAny: the job output is the text."""
+    replay, _ = comfy
+    result = await connector.process(_job(text_graph("a gold-lit explorer")), progress)
+    assert result["data"] == "a gold-lit explorer"
+    assert result["mimeType"] == "text/plain"
+    assert result["outputs"] == [] and "src" not in result
+    assert result["outputs_raw"] == {"1": {"text": ["a gold-lit explorer"]}}
+    entry = replay.history[result["prompt_id"]]
+    assert entry["outputs"] == {"1": {"text": ["a gold-lit explorer"]}}
+    assert entry["prompt"][4] == ["1"]  # PreviewAny is an output node
+    assert progress.percents[-1] == 100.0
+
+
+async def test_several_text_outputs_are_joined_in_node_order(
+    connector: ComfyUIConnector, progress: ProgressLog
+) -> None:
+    graph = text_graph("first", PrimitiveString("second"), 7, {"k": [1]})
+    result = await connector.process(_job(graph), progress)
+    assert result["data"] == 'first\nsecond\n7\n{"k": [1]}'
+    assert result["mimeType"] == "text/plain"
+    assert result["outputs_raw"]["3"] == {"text": ["second"]}  # node 2 is the PrimitiveString
+    only = await connector.process(_job(graph, output_nodes=["4"]), ProgressLog())
+    assert only["data"] == "7"
 
 
 async def test_missing_store_input_is_permanent(

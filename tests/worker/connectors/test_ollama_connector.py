@@ -17,6 +17,7 @@ from tests.protocol_servers.live_server import free_port
 from tests.protocol_servers.ollama_server import OllamaServer, answer_words
 from tests.protocol_servers.raw_tcp import tcp_server
 from tests.worker.connectors.conftest import ProgressLog, make_job
+from tests.worker.connectors.test_outbound_http import listening, ok
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/zKF3xQAAAABJRU5ErkJggg=="
@@ -86,6 +87,38 @@ async def test_chat_with_an_image_from_the_store(
     assert sent["messages"][0] == {"role": "system", "content": "You write captions."}
     assert base64.b64decode(sent["messages"][-1]["images"][0]) == PNG
     assert sent["stream"] is True
+
+
+async def test_an_image_url_at_loopback_is_refused_by_default(
+    ollama: tuple[OllamaServer, str], connector: OllamaConnector, progress: ProgressLog
+) -> None:
+    """The Ollama server itself is on loopback (operator config); a payload's image URL is not."""
+    server, _ = ollama
+    async with listening("127.0.0.1", ok(PNG)) as target:
+        payload = {"model": "llama3.2", "prompt": "Caption this", "image": f"{target.url}/a.png"}
+        with pytest.raises(PermanentJobError) as caught:
+            await connector.process(_job(**payload), progress)
+        assert (target.connections, target.requests) == (0, [])
+    assert caught.value.details["reason"] == "address_not_allowed"
+    assert caught.value.details["service"] == "ollama"
+    assert "127.0.0.1 is a loopback address" in caught.value.message
+    assert server.requests == []
+
+
+async def test_an_image_url_in_an_allowed_network_is_read(
+    ollama: tuple[OllamaServer, str], blob_store: BlobStore, progress: ProgressLog
+) -> None:
+    server, url = ollama
+    config = {"base_url": url, "allowed_networks": ["127.0.0.1/32"]}
+    connector = OllamaConnector(config, store=blob_store)
+    async with listening("127.0.0.1", ok(PNG)) as target:
+        payload = {"model": "llama3.2", "prompt": "Caption this", "images": [f"{target.url}/a"]}
+        try:
+            await connector.process(_job(**payload), progress)
+        finally:
+            await connector.close()
+    assert [seen.target for seen in target.requests] == ["/a"]
+    assert base64.b64decode(server.requests[-1]["images"][0]) == PNG
 
 
 async def test_non_streaming_answer(connector: OllamaConnector, progress: ProgressLog) -> None:

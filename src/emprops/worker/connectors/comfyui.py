@@ -11,6 +11,13 @@ Payload (`service_required: "comfyui"`):
 or the bare API-format graph itself (`payload.workflow || payload.prompt || payload`). A graph in
 ComfyUI's UI format (top-level `nodes` and `links`) is refused: it cannot be queued.
 
+Result: the stored files (`outputs`, the first as `src`). A graph whose output nodes return only
+text (ComfyUI's `PreviewAny`, history `{"text": [...]}`) gives that text as `data` (several joined
+by newlines) with `mimeType: "text/plain"`, its node outputs under `outputs_raw`.
+
+Input URLs are fetched through the outbound policy (`allow_private`, `allowed_networks`): a payload
+cannot point the download at the worker's own network. `base_url` is the operator's and is not.
+
 Inputs from the blob store (`path`, or a URL the store gave) must lie under one of the job's
 `ctx["input_roots"]`, so a job cannot read another user's files. Uploads get job-scoped names
 (`<job id>_<index>[_<name>]`): ComfyUI keeps inputs in one folder for every client, and two jobs
@@ -40,7 +47,15 @@ from typing import Any
 import httpx
 import orjson
 import structlog
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
@@ -77,7 +92,7 @@ from emprops.worker.connectors.http_failures import (
     parse_json_body,
     read_limited,
 )
-from emprops.worker.connectors.job_inputs import load_input, store_path_for
+from emprops.worker.connectors.job_inputs import load_input, outbound_client, store_path_for
 from emprops.worker.connectors.job_outputs import (
     OutputTarget,
     mime_for_filename,
@@ -85,6 +100,7 @@ from emprops.worker.connectors.job_outputs import (
     sniff_mime,
     store_output,
 )
+from emprops.worker.connectors.outbound_http import OutboundPolicy, parse_networks
 
 SERVICE = "comfyui"
 log = structlog.get_logger(__name__)
@@ -96,11 +112,23 @@ _GONE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, ConnectionError)
 
 
 class ComfyUIConfig(BaseModel):
-    """The `[comfyui]` section of the worker config."""
+    """The `[comfyui]` section of the worker config.
+
+    `base_url` is the operator's own server and is called as configured. Input URLs come from job
+    payloads, so they may reach only public addresses unless `allow_private` is set or the address
+    falls in `allowed_networks` (see outbound_http).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:8188"
+    allow_private: bool = Field(
+        default=False, description="Input URLs may reach any non-public address."
+    )
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description='CIDRs input URLs may reach even if private, e.g. "10.1.0.0/16".',
+    )
     headers: dict[str, str] = Field(default_factory=dict, description="e.g. a proxy's auth header")
     connect_timeout_s: float = Field(default=5.0, gt=0)
     request_timeout_s: float = Field(default=60.0, gt=0)
@@ -120,6 +148,22 @@ class ComfyUIConfig(BaseModel):
         default=True,
         description="Declare `supports_preview_metadata`: previews then name their prompt.",
     )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        return [str(network) for network in parse_networks(values)]
+
+    def input_policy(self) -> OutboundPolicy:
+        """Where input URLs may be fetched from (never the ComfyUI server's own client)."""
+        return OutboundPolicy(
+            allow_private=self.allow_private,
+            allowed_networks=self.allowed_networks,
+            max_response_bytes=self.max_input_bytes,
+            connect_timeout_s=self.connect_timeout_s,
+            request_timeout_s=self.request_timeout_s,
+            total_timeout_s=self.job_timeout_s,
+        )
 
     @property
     def ws_url(self) -> str:
@@ -282,9 +326,13 @@ class ComfyUIConnector(Connector):
             with contextlib.suppress(Exception):
                 await socket.close()
         result: dict[str, Any] = {"prompt_id": prompt_id, "outputs": outputs}
+        texts = None if outputs else text_outputs(entry, spec.output_nodes)
         if outputs:
             result["src"], result["mimeType"] = outputs[0]["src"], outputs[0]["mimeType"]
-        else:  # a graph that saves no file (text nodes): hand back what the nodes returned
+        elif texts is not None:  # text savers (PreviewAny): the text, as a prompt step gives it
+            result["data"], result["mimeType"] = "\n".join(texts), "text/plain"
+            result["outputs_raw"] = entry.outputs
+        else:  # no file and not only text: hand back what the nodes returned
             result["data"], result["mimeType"] = entry.outputs, None
         result["stats"] = {
             "seconds": round(time.perf_counter() - began, 4),
@@ -313,14 +361,11 @@ class ComfyUIConnector(Connector):
         return self._http
 
     def _fetch_client(self) -> httpx.AsyncClient:
-        """For input URLs elsewhere: never sends the ComfyUI server's headers to a third party."""
+        """For input URLs from payloads: the outbound policy's client (public addresses unless
+        the config allows more, redirects checked hop by hop), never the ComfyUI server's headers.
+        """
         if self._fetch is None:
-            self._fetch = httpx.AsyncClient(
-                timeout=httpx.Timeout(
-                    self.settings.request_timeout_s, connect=self.settings.connect_timeout_s
-                ),
-                follow_redirects=True,
-            )
+            self._fetch = outbound_client(self.settings.input_policy(), service=SERVICE)
         return self._fetch
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -670,6 +715,31 @@ def _under_a_root(key: str, roots: list[str]) -> bool:
     if not key or "\\" in key or key.startswith("/") or posixpath.normpath(key) != key:
         return False
     return any(key.startswith(root) and len(key) > len(root) for root in roots)
+
+
+def text_outputs(entry: HistoryEntry, output_nodes: list[str] | None) -> list[str] | None:
+    """The texts the output nodes returned, in node order, when text is all they returned: each
+    a `{"text": [str, ...]}` history output, as ComfyUI's PreviewAny gives. None otherwise."""
+    wanted = frozenset(output_nodes) if output_nodes else None
+    nodes = [
+        node_id
+        for node_id, output in entry.outputs.items()
+        if output and (wanted is None or node_id in wanted)
+    ]
+    texts: list[str] = []
+    for node_id in sorted(nodes, key=_node_order):
+        output = entry.outputs[node_id]
+        items = output.get("text")
+        if output.keys() != {"text"} or not isinstance(items, list):
+            return None
+        if not all(isinstance(item, str) for item in items):
+            return None
+        texts.extend(items)
+    return texts if nodes else None
+
+
+def _node_order(node_id: str) -> tuple[int, int | str]:
+    return (0, int(node_id)) if node_id.isdigit() else (1, node_id)
 
 
 def job_scoped_name(job_id: str, index: int, filename: str | None, extension: str) -> str:

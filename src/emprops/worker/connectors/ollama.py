@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from emprops.core.errors import UnavailableError
 from emprops.queue.models import Job
@@ -37,7 +37,8 @@ from emprops.worker.connectors.http_failures import (
     failure_for_transport,
     parse_json_body,
 )
-from emprops.worker.connectors.job_inputs import load_input
+from emprops.worker.connectors.job_inputs import load_input, outbound_client
+from emprops.worker.connectors.outbound_http import OutboundPolicy, parse_networks
 from emprops.worker.connectors.token_progress import TokenProgress
 
 SERVICE = "ollama"
@@ -52,11 +53,23 @@ STAT_FIELDS = (
 
 
 class OllamaConfig(BaseModel):
-    """The `[ollama]` section of the worker config."""
+    """The `[ollama]` section of the worker config.
+
+    `base_url` is the operator's own server and is called as configured. Image URLs come from job
+    payloads, so they may reach only public addresses unless `allow_private` is set or the address
+    falls in `allowed_networks` (see outbound_http).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:11434"
+    allow_private: bool = Field(
+        default=False, description="Image URLs may reach any non-public address."
+    )
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description='CIDRs image URLs may reach even if private, e.g. "10.1.0.0/16".',
+    )
     headers: dict[str, str] = Field(default_factory=dict)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(
@@ -65,6 +78,22 @@ class OllamaConfig(BaseModel):
     job_timeout_s: float = Field(default=1800.0, gt=0)
     keep_alive: str | int | None = None
     max_image_bytes: int = Field(default=32 << 20, gt=0)
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        return [str(network) for network in parse_networks(values)]
+
+    def input_policy(self) -> OutboundPolicy:
+        """Where image URLs may be fetched from (never the Ollama server's own client)."""
+        return OutboundPolicy(
+            allow_private=self.allow_private,
+            allowed_networks=self.allowed_networks,
+            max_response_bytes=self.max_image_bytes,
+            connect_timeout_s=self.connect_timeout_s,
+            request_timeout_s=self.read_timeout_s,
+            total_timeout_s=self.job_timeout_s,
+        )
 
 
 class ChatMessage(BaseModel):
@@ -200,11 +229,8 @@ class OllamaConnector(Connector):
         return body
 
     async def _image(self, reference: str) -> str:
-        if self._fetch is None:
-            self._fetch = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.settings.read_timeout_s, connect=5.0),
-                follow_redirects=True,
-            )
+        if self._fetch is None:  # payload URLs: the outbound policy, no headers of ours
+            self._fetch = outbound_client(self.settings.input_policy(), service=SERVICE)
         data = await load_input(
             reference,
             store=self.store,
