@@ -81,12 +81,31 @@ async def test_chat_with_an_image_from_the_store(
         "messages": [{"role": "user", "content": "Caption this"}],
         "image": stored.url,  # an earlier step's `src`
     }
-    result = await connector.process(_job(**payload), progress)
+    job = make_job("ollama", payload, ctx={"input_roots": ["generations/u/r/"]})
+    result = await connector.process(job, progress)
     assert result["data"] == "".join(answer_words("Caption this"))
     sent = server.requests[-1]
     assert sent["messages"][0] == {"role": "system", "content": "You write captions."}
     assert base64.b64decode(sent["messages"][-1]["images"][0]) == PNG
     assert sent["stream"] is True
+
+
+async def test_an_image_from_another_run_or_user_is_refused(
+    ollama: tuple[OllamaServer, str],
+    connector: OllamaConnector,
+    blob_store: BlobStore,
+    progress: ProgressLog,
+) -> None:
+    """A store file outside the job's input roots (another user's output, named by its URL) is
+    never read, whether the job has roots or none at all."""
+    server, _ = ollama
+    stored = await blob_store.put("generations/other/run/0/1/private.png", PNG)
+    payload = {"model": "llama3.2", "prompt": "Caption this", "image": stored.url}
+    for ctx in ({"input_roots": ["generations/u/r/"]}, {}):
+        with pytest.raises(PermanentJobError) as caught:
+            await connector.process(make_job("ollama", payload, ctx=ctx), progress)
+        assert caught.value.details["reason"] == "input_not_allowed"
+    assert server.requests == []
 
 
 async def test_an_image_url_at_loopback_is_refused_by_default(

@@ -38,7 +38,6 @@ import binascii
 import contextlib
 import copy
 import hashlib
-import posixpath
 import re
 import time
 import uuid
@@ -92,7 +91,13 @@ from emprops.worker.connectors.http_failures import (
     parse_json_body,
     read_limited,
 )
-from emprops.worker.connectors.job_inputs import load_input, outbound_client, store_path_for
+from emprops.worker.connectors.job_inputs import (
+    is_under_a_root,
+    job_input_roots,
+    load_input,
+    outbound_client,
+    store_path_for,
+)
 from emprops.worker.connectors.job_outputs import (
     OutputTarget,
     mime_for_filename,
@@ -288,7 +293,7 @@ class ComfyUIConnector(Connector):
     ) -> dict[str, Any]:
         began = time.perf_counter()
         graph = copy.deepcopy(spec.prompt)
-        roots = _input_roots(job)
+        roots = job_input_roots(job)
         for item in spec.inputs:  # refuse any foreign file before uploading anything
             self._check_input_root(job, item, roots)
         uploaded = await self._upload_inputs(job, spec, graph)
@@ -586,7 +591,7 @@ class ComfyUIConnector(Connector):
                 "ctx.input_roots it may read from",
                 details={"service": SERVICE, "node": item.node, "reason": "input_not_allowed"},
             )
-        if not _under_a_root(key, roots):
+        if not is_under_a_root(key, roots):
             raise PermanentJobError(
                 f"comfyui: job {job.id}: {where} is outside the job's input roots {roots}",
                 details={
@@ -699,22 +704,6 @@ def _with_graph_payload(job: Job) -> Job:
     if graph is payload and payload and not (payload.keys() & _PAYLOAD_FIELDS):
         return job.model_copy(update={"payload": {"prompt": payload}})
     return job
-
-
-def _input_roots(job: Job) -> list[str]:
-    """The blob prefixes the engine lets this job read, each ending in "/" (no partial segment
-    match: `generations/u1` must not admit `generations/u10/...`)."""
-    raw = (job.ctx or {}).get("input_roots")
-    if not isinstance(raw, list):
-        return []
-    return [root.strip("/") + "/" for root in raw if isinstance(root, str) and root.strip("/")]
-
-
-def _under_a_root(key: str, roots: list[str]) -> bool:
-    """A plain normalized key (no `..`, `.`, `//`, leading `/` or backslash) under a root."""
-    if not key or "\\" in key or key.startswith("/") or posixpath.normpath(key) != key:
-        return False
-    return any(key.startswith(root) and len(key) > len(root) for root in roots)
 
 
 def text_outputs(entry: HistoryEntry, output_nodes: list[str] | None) -> list[str] | None:

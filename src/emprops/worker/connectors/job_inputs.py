@@ -8,10 +8,13 @@ other URLs are fetched with a client that carries no credentials of ours: build 
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Sequence
 from urllib.parse import unquote
 
 import httpx
 
+from emprops.queue.models import Job
 from emprops.storage import BlobStore
 from emprops.worker.connector import PermanentJobError
 from emprops.worker.connectors.http_failures import (
@@ -55,6 +58,22 @@ def _is_http_url(reference: str) -> bool:
         return False
 
 
+def job_input_roots(job: Job) -> list[str]:
+    """The blob prefixes the engine lets this job read (`ctx.input_roots`), each ending in "/"
+    (no partial segment match: `generations/u1` must not admit `generations/u10/...`)."""
+    raw = (job.ctx or {}).get("input_roots")
+    if not isinstance(raw, list):
+        return []
+    return [root.strip("/") + "/" for root in raw if isinstance(root, str) and root.strip("/")]
+
+
+def is_under_a_root(key: str, roots: Sequence[str]) -> bool:
+    """A plain normalized key (no `..`, `.`, `//`, leading `/` or backslash) under a root."""
+    if not key or "\\" in key or key.startswith("/") or posixpath.normpath(key) != key:
+        return False
+    return any(key.startswith(root) and len(key) > len(root) for root in roots)
+
+
 async def load_input(
     reference: str,
     *,
@@ -62,9 +81,21 @@ async def load_input(
     client: httpx.AsyncClient,
     limit: int,
     service: str,
+    roots: Sequence[str] | None = None,
 ) -> bytes:
-    """The bytes of one input, at most `limit` of them."""
+    """The bytes of one input, at most `limit` of them. With `roots` (the job's input roots), a
+    file of the blob store is read only under one of them: a job cannot name another user's."""
     path = store_path_for(store, reference) if store is not None else None
+    if (
+        store is not None
+        and path is not None
+        and roots is not None
+        and not is_under_a_root(path, roots)
+    ):
+        raise PermanentJobError(
+            f"{service}: input {reference[:120]!r} is outside the job's input roots {list(roots)}",
+            details={"service": service, "reason": "input_not_allowed"},
+        )
     if store is not None and path is not None:
         try:
             data = await store.get(path)

@@ -37,7 +37,7 @@ from emprops.worker.connectors.http_failures import (
     failure_for_transport,
     parse_json_body,
 )
-from emprops.worker.connectors.job_inputs import load_input, outbound_client
+from emprops.worker.connectors.job_inputs import job_input_roots, load_input, outbound_client
 from emprops.worker.connectors.outbound_http import OutboundPolicy, parse_networks
 from emprops.worker.connectors.token_progress import TokenProgress
 
@@ -178,7 +178,7 @@ class OllamaConnector(Connector):
         deadline = asyncio.timeout(limit_s)
         try:
             async with deadline:
-                body = await self._request_body(spec)
+                body = await self._request_body(spec, job)
                 await progress(0.0, f"{spec.model}: waiting for the first token")
                 if spec.stream:
                     return await self._stream(spec, body, progress)
@@ -193,23 +193,23 @@ class OllamaConnector(Connector):
 
     # --- request --------------------------------------------------------------------------------
 
-    async def _request_body(self, spec: OllamaPayload) -> dict[str, Any]:
+    async def _request_body(self, spec: OllamaPayload, job: Job) -> dict[str, Any]:
         body: dict[str, Any] = {"model": spec.model, "stream": spec.stream}
         if spec.prompt is not None:
             body["prompt"] = spec.prompt
             references = [*spec.images, *([spec.image] if spec.image else [])]
             if references:
-                body["images"] = [await self._image(ref) for ref in references]
+                body["images"] = [await self._image(ref, job) for ref in references]
         else:
             assert spec.messages is not None
             messages = []
             for message in spec.messages:
                 raw = message.model_dump(exclude={"images"})
                 if message.images:
-                    raw["images"] = [await self._image(ref) for ref in message.images]
+                    raw["images"] = [await self._image(ref, job) for ref in message.images]
                 messages.append(raw)
             if spec.image or spec.images:  # images given beside messages go with the last one
-                extra = [await self._image(ref) for ref in [*spec.images, spec.image] if ref]
+                extra = [await self._image(ref, job) for ref in [*spec.images, spec.image] if ref]
                 messages[-1]["images"] = [*messages[-1].get("images", []), *extra]
             body["messages"] = messages
         if spec.system is not None:
@@ -228,7 +228,7 @@ class OllamaConnector(Connector):
             body["keep_alive"] = keep_alive
         return body
 
-    async def _image(self, reference: str) -> str:
+    async def _image(self, reference: str, job: Job) -> str:
         if self._fetch is None:  # payload URLs: the outbound policy, no headers of ours
             self._fetch = outbound_client(self.settings.input_policy(), service=SERVICE)
         data = await load_input(
@@ -237,6 +237,7 @@ class OllamaConnector(Connector):
             client=self._fetch,
             limit=self.settings.max_image_bytes,
             service=SERVICE,
+            roots=job_input_roots(job),
         )
         return base64.b64encode(data).decode("ascii")
 
