@@ -99,7 +99,7 @@ def test_valid_example(example_document: dict[str, Any], catalog: WorkflowCatalo
 
 
 def test_registered_workflows_extend_the_builtins(example_document: dict[str, Any]) -> None:
-    assert {w.name for w in BUILTIN_WORKFLOWS} == {"variables", "layers", "animate"}
+    assert {w.name for w in BUILTIN_WORKFLOWS} == {"variables", "prompt", "layers", "animate"}
     unknown = validate_generation_input(example_document)
     assert [p.path for p in unknown.errors] == [
         "steps[0].nodeName",
