@@ -5,6 +5,9 @@ and one worker process per core), then, through the REST API: creates a user, a 
 100-token layered collection, generates it with live progress, packages it (metadata, CIDs, CAR),
 deploys it through the factory, mints every token in batches, indexes the chain, and prints a
 summary with a contact sheet of the tokens. Run it again: it resumes instead of duplicating.
+
+With `--comfyui URL` the collection is an AI one instead: the demo imports its ComfyUI component
+(`emprops/demo/components/`), starts a worker for that ComfyUI and renders every token there.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from emprops.cli.context import clear_errors
+from emprops.core.errors import UnavailableError
 from emprops.core.settings import get_settings
 
 
@@ -45,6 +49,26 @@ class ConsoleUi:
         self.bar.update(self.tasks[name], completed=done, total=total)
 
 
+def check_comfyui(url: str, timeout_s: float = 10.0) -> str:
+    """The ComfyUI version at `url` (from `GET /system_stats`); a clear error if it does not
+    answer as ComfyUI does."""
+    import httpx
+
+    base = url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise UnavailableError(f"--comfyui wants an http(s) URL, not {url!r}")
+    try:
+        response = httpx.get(f"{base}/system_stats", timeout=timeout_s)
+        response.raise_for_status()
+        stats = response.json()
+        return str(stats["system"].get("comfyui_version", "unknown version"))
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise UnavailableError(
+            f"ComfyUI at {base} does not answer GET /system_stats ({reason}): is it running?"
+        ) from None
+
+
 @clear_errors
 def run_demo(
     tokens: Annotated[int, typer.Option(min=1, max=1000, help="Tokens in the collection.")] = 100,
@@ -54,13 +78,19 @@ def run_demo(
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="API port (default: free).")
     ] = None,
+    comfyui: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="A ComfyUI server: make a small AI collection on it."),
+    ] = None,
 ) -> None:
     """The whole product on one machine: generate, package, deploy, mint and index a collection."""
+    if comfyui is not None:  # before the stack's (slow) imports: a wrong URL is told at once
+        comfyui_version = check_comfyui(comfyui)
     import httpx
 
     from emprops.demo.art import ensure_layers
     from emprops.demo.contact_sheet import write_contact_sheet
-    from emprops.demo.journey import DemoJourney, collector_address
+    from emprops.demo.journey import DemoCollection, DemoJourney, collector_address
     from emprops.demo.lock import DemoLock
     from emprops.demo.stack import DemoStack, default_workers, free_port
     from emprops.demo.state import DemoState
@@ -68,7 +98,10 @@ def run_demo(
     settings = get_settings()
     console = Console()
     data_dir = settings.data_dir.resolve()
-    demo_dir = data_dir / "demo"
+    demo_dir = data_dir / ("demo-comfyui" if comfyui else "demo")  # each demo resumes its own
+    made: DemoCollection | None = None  # the layered collection
+    if comfyui is not None:
+        console.print(f"[bold green]✓[/] [bold]ComfyUI[/]: {comfyui} answers ({comfyui_version})")
     state_path = demo_dir / "state.json"
     started = time.perf_counter()
     with DemoLock(data_dir):
@@ -78,15 +111,22 @@ def run_demo(
                           f"going on with those (use another EMPROPS_DATA_DIR for {tokens})[/]")  # fmt: skip
             tokens = state.tokens
         console.print(f"[bold]EmProps demo[/] in {data_dir} ({tokens} tokens)")
-        ensure_layers(data_dir / "assets" / "demo", tokens)
+        if comfyui is None:
+            ensure_layers(data_dir / "assets" / "demo", tokens)
+        else:
+            from emprops.demo.comfyui import ai_collection
+
+            made = ai_collection(tokens)
         api_port = port or free_port()
         count = workers or default_workers()
 
         async def main() -> DemoJourney:
-            async with DemoStack(settings, demo_dir, workers=count, port=api_port) as stack:
-                console.print(
-                    f"[bold green]✓[/] [bold]stack[/]: API at {stack.url}, {count} worker processes"
-                )
+            async with DemoStack(
+                settings, demo_dir, workers=count, port=api_port, comfyui=comfyui
+            ) as stack:
+                extra = " and one for ComfyUI" if comfyui else ""
+                console.print(f"[bold green]✓[/] [bold]stack[/]: API at {stack.url}, "
+                              f"{count} worker processes{extra}")  # fmt: skip
                 columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
                            TimeElapsedColumn())  # fmt: skip
                 with Progress(*columns, console=console, transient=True) as bar:
@@ -94,6 +134,7 @@ def run_demo(
                         journey = DemoJourney(
                             client, stack.app_state, state, state_path, tokens=tokens,
                             ui=ConsoleUi(console, bar), collector=collector_address(str(data_dir)),
+                            made=made,
                         )  # fmt: skip
                         await journey.run()
                         return journey

@@ -23,6 +23,7 @@ from emprops.demo.state import DemoState
 
 DEMO_CREDITS = 1_000_000
 MINT_REQUEST = "demo-mint"
+RATE_LIMIT_RETRIES = 10
 
 
 class DemoFailedError(EmpropsError):
@@ -35,6 +36,28 @@ class DemoUi(Protocol):
     def phase(self, name: str, detail: str = "") -> None: ...
 
     def progress(self, name: str, done: int, total: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class DemoCollection:
+    """What the journey makes: the collection, and the components to import before it."""
+
+    title: str
+    description: str
+    document: dict[str, Any]
+    symbol: str
+    steps: str  # its steps, in words
+    components: dict[str, Any] | None = None  # a `POST /workflows/import` body
+
+
+def layered_collection(tokens: int) -> DemoCollection:
+    return DemoCollection(
+        title="EmProps Demo Faces",
+        description=f"{tokens} layered faces made by `emprops demo`.",
+        document=collection_document(tokens),
+        symbol="EMPFACE",
+        steps="one `layers` step",
+    )
 
 
 @dataclass
@@ -63,10 +86,12 @@ class DemoJourney:
         tokens: int,
         ui: DemoUi,
         collector: str,
+        made: DemoCollection | None = None,
     ) -> None:
         self.client, self.app_state = client, app_state
         self.state, self.state_path = state, state_path
         self.tokens, self.ui, self.collector = tokens, ui, collector
+        self.made = made or layered_collection(tokens)
         self.result = DemoResult(tokens=tokens)
 
     def _save(self) -> None:
@@ -78,7 +103,11 @@ class DemoJourney:
         return {"Authorization": f"Bearer {self.state.api_key}"}
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.client.request(method, path, headers=self._headers, **kwargs)
+        for attempt in range(RATE_LIMIT_RETRIES + 1):  # polling a long run outruns the key's limit
+            response = await self.client.request(method, path, headers=self._headers, **kwargs)
+            if response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
+                break
+            await asyncio.sleep(min(float(response.headers.get("retry-after") or 1), 60))
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]
@@ -95,6 +124,8 @@ class DemoJourney:
 
     async def run(self) -> DemoResult:
         await self._timed("sign in", self.sign_in)
+        if self.made.components is not None:
+            await self._timed("components", self.import_components)
         await self._timed("collection", self.collection)
         await self._timed("generate", self.generate)
         await self._timed("package", self.package)
@@ -136,6 +167,13 @@ class DemoJourney:
         self._save()
         self.ui.phase("sign in", f"user {user.id}, an API key, {DEMO_CREDITS:,} credits")
 
+    async def import_components(self) -> None:
+        """As the administrator the demo user is; importing again changes nothing."""
+        imported = await self._call("POST", "/workflows/import", json=self.made.components)
+        self.ui.phase("components", ", ".join(
+            f"{c['name']} v{c['workflow']['version']} ({c['outcome']})" for c in imported
+        ))  # fmt: skip
+
     async def collection(self) -> None:
         if self.state.collection_id is not None:
             found = await self.client.get(
@@ -154,17 +192,17 @@ class DemoJourney:
             "POST",
             f"/projects/{self.state.project_id}/collections",
             json={
-                "title": "EmProps Demo Faces",
-                "description": f"{self.tokens} layered faces made by `emprops demo`.",
+                "title": self.made.title,
+                "description": self.made.description,
                 "source": "custom",
-                "data": collection_document(self.tokens),
+                "data": self.made.document,
             },
         )
         self.state.collection_id = created["id"]
         self.state.tokens = self.tokens
         self._save()
         self.result.collection_id = created["id"]
-        self.ui.phase("collection", f"{created['id']}: {self.tokens} tokens, one `layers` step")
+        self.ui.phase("collection", f"{created['id']}: {self.tokens} tokens, {self.made.steps}")
 
     async def generate(self) -> None:
         run = None
@@ -221,7 +259,7 @@ class DemoJourney:
             f"{base}/package",
             {
                 "run_id": self.state.run_id,
-                "symbol": "EMPFACE",
+                "symbol": self.made.symbol,
                 "royalty_bps": 500,
                 "royalty_recipient": self.collector,
             },

@@ -5,6 +5,7 @@ Redis, SQLite database, blob folder and local chain."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from pathlib import Path
@@ -27,13 +28,16 @@ def free_port() -> int:
 
 
 class DemoStack:
-    def __init__(self, settings: Settings, demo_dir: Path, *, workers: int, port: int) -> None:
+    def __init__(
+        self, settings: Settings, demo_dir: Path, *, workers: int, port: int,
+        comfyui: str | None = None,
+    ) -> None:  # fmt: skip
         self.settings, self.demo_dir = settings, demo_dir
         self.assets_root = settings.data_dir.resolve() / "assets"  # as `emprops serve` has it
-        self.workers, self.port = workers, port
+        self.workers, self.port, self.comfyui = workers, port, comfyui
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
-        self.pool: LocalWorkerPool | None = None
+        self.pools: list[LocalWorkerPool] = []
         self.app: FastAPI
 
     @property
@@ -62,17 +66,24 @@ class DemoStack:
                 )
             await asyncio.sleep(0.05)
         self.demo_dir.mkdir(parents=True, exist_ok=True)
+        self.assets_root.mkdir(parents=True, exist_ok=True)  # the render workers want it
         worker_config = self.demo_dir / "worker.toml"
-        worker_config.write_text(
-            f'[connectors.render]\nassets_root = "{self.assets_root}"\nprocesses = 1\n'
-        )
+        text = f'[connectors.render]\nassets_root = "{self.assets_root}"\nprocesses = 1\n'
+        if self.comfyui is not None:  # a TOML basic string is a JSON string
+            text += f"[connectors.comfyui]\nbase_url = {json.dumps(self.comfyui)}\n"
+        worker_config.write_text(text)
         env = settings_env(self.settings.data_dir, redis_url=self.settings.redis_url,
                            queue_name=self.settings.queue_name)  # fmt: skip
-        self.pool = LocalWorkerPool(
-            ["render", "publish"], self.workers, concurrency=2, env=env,
-            log_dir=self.settings.data_dir / "logs", extra_args=["--config", str(worker_config)],
-        )  # fmt: skip
-        await asyncio.to_thread(self.pool.start)
+        logs, config_args = self.settings.data_dir / "logs", ["--config", str(worker_config)]
+        self.pools = [LocalWorkerPool(["render", "publish"], self.workers, concurrency=2, env=env,
+                                      log_dir=logs, extra_args=config_args)]  # fmt: skip
+        if self.comfyui is not None:  # one more worker, for ComfyUI (two jobs keep its queue fed)
+            own_id = ["--worker-id", f"local-{os.getpid()}-comfyui"]  # the last --worker-id wins
+            self.pools.append(LocalWorkerPool(["comfyui"], 1, concurrency=2, env=env,
+                                              log_dir=logs / "comfyui",
+                                              extra_args=[*config_args, *own_id]))  # fmt: skip
+        for pool in self.pools:
+            await asyncio.to_thread(pool.start)
         return self
 
     async def __aexit__(
@@ -81,8 +92,8 @@ class DemoStack:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.pool is not None:
-            await asyncio.to_thread(self.pool.stop)
+        for pool in self.pools:
+            await asyncio.to_thread(pool.stop)
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             try:
