@@ -549,7 +549,7 @@ def import_component_folder(
         test_values = {
             k: v for k, v in test_values.items() if k in fields or k not in PLATFORM_FIELDS
         }
-        problem = _test_values_problem(kind, component, data, test_values)
+        problem = _test_values_problem(kind, component, data, test_values) if test_values else None
         if problem is not None:
             notes.append(f"test.json left out: it does not compile ({problem})")
         elif test_values:
