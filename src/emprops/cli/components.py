@@ -27,11 +27,11 @@ def import_components(
     """Import each component (a new version when its definition changed); one refused component
     writes nothing and does not stop the others. Exits 1 when any was refused."""
     from emprops.components.importer import import_library
+    from emprops.components.repository import WorkflowRepository
+    from emprops.components.schemas import WorkflowCreate
+    from emprops.components.service import WorkflowRegistryService
     from emprops.core.errors import EmpropsError
     from emprops.db import create_engine, database_url, session_factory, upgrade_to_head_async
-    from emprops.workflow_registry.repository import WorkflowRepository
-    from emprops.workflow_registry.schemas import WorkflowCreate
-    from emprops.workflow_registry.service import WorkflowRegistryService
 
     settings = get_settings()
     for path in paths:

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emprops.components.service import load_workflow_catalog
 from emprops.core.errors import InvalidInputError
-from emprops.workflow_registry import load_workflow_catalog
 from emprops.workflows import (
     VARIABLES_STEP_ID,
     GenerationInput,

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from emprops.api.dependencies import DbSession
 from emprops.api.errors import ErrorResponse
 from emprops.auth import AdminPrincipal, CurrentPrincipal
-from emprops.components.templates import RegisteredType
-from emprops.workflow_registry.repository import WorkflowRepository
-from emprops.workflow_registry.schemas import (
+from emprops.components.repository import WorkflowRepository
+from emprops.components.schemas import (
     ComponentImport,
     ImportedOut,
     VersionOut,
@@ -20,7 +19,8 @@ from emprops.workflow_registry.schemas import (
     WorkflowOut,
     WorkflowUpdate,
 )
-from emprops.workflow_registry.service import WorkflowRegistryService
+from emprops.components.service import WorkflowRegistryService
+from emprops.components.templates import RegisteredType
 
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422, 429)}
 router = APIRouter(prefix="/workflows", tags=["workflows"], responses=ERRORS)  # type: ignore[arg-type]

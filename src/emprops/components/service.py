@@ -20,6 +20,8 @@ from emprops.components.compile import PlatformInputs, StepCompileError, compile
 from emprops.components.cost import check_cost_expression
 from emprops.components.digest import component_digest
 from emprops.components.importer import ComponentImportError, import_component_files
+from emprops.components.repository import WorkflowRepository
+from emprops.components.schemas import ComponentFiles, WorkflowCreate, WorkflowUpdate
 from emprops.components.templates import (
     RegisteredType,
     TemplateData,
@@ -28,8 +30,6 @@ from emprops.components.templates import (
 )
 from emprops.core.errors import ConflictError, InvalidInputError, NotFoundError
 from emprops.db.models import ComponentVersion, WorkflowRecord
-from emprops.workflow_registry.repository import WorkflowRepository
-from emprops.workflow_registry.schemas import ComponentFiles, WorkflowCreate, WorkflowUpdate
 from emprops.workflows import (
     BUILTIN_WORKFLOWS,
     WorkflowCatalog,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from emprops.api.dependencies import DbSession
 from emprops.api.errors import ErrorResponse
 from emprops.auth import AdminPrincipal, CurrentPrincipal
+from emprops.components.service import load_workflow_catalog
 from emprops.credits.pricing import generation_count, price_run
 from emprops.credits.repository import CreditRepository
 from emprops.credits.schemas import (
@@ -21,7 +22,6 @@ from emprops.credits.schemas import (
     StepCost,
 )
 from emprops.credits.service import CreditService, balance_out
-from emprops.workflow_registry import load_workflow_catalog
 from emprops.workflows import GenerationInputInvalid, generation_hashes, validate_generation_input
 
 ERRORS = {code: {"model": ErrorResponse} for code in (401, 403, 404, 422, 429)}

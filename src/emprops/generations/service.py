@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emprops.collection import advance_stage
+from emprops.components.service import load_workflow_catalog
 from emprops.core.errors import InvalidInputError, NotFoundError
 from emprops.core.tracing import current_trace_carrier
 from emprops.credits.pricing import generation_count, price_run
@@ -34,7 +35,6 @@ from emprops.generations.repository import FINISHED, START_RUN, RunRepository
 from emprops.generations.run_spec import JOB_TYPE, RunSpec
 from emprops.generations.schemas import GenerationRequest, JobOut
 from emprops.queue.broker import Broker
-from emprops.workflow_registry import load_workflow_catalog
 from emprops.workflows import (
     GenerationInput,
     WorkflowCatalog,
