@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -166,7 +167,16 @@ def run_demo(
         table.add_row(key, value)
     console.print(table)
     console.print(
-        "Look at it: [bold]uv run --frozen emprops serve[/], then open "
+        f"Look at it: [bold]{_serve_command()}[/], then open "
         f"http://127.0.0.1:8000/studio/collections/{result.collection_id} "
         f"(sign in with the API key in {demo_dir / 'state.json'})"
     )
+
+
+def _serve_command() -> str:
+    """How this install starts the server: through uv in a source checkout, else the installed
+    `emprops` (a wheel, `uv tool install`, pipx)."""
+    checkout = Path(__file__).resolve().parents[3]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "src" / "emprops").is_dir():
+        return "uv run --frozen --no-dev emprops serve"
+    return "emprops serve"

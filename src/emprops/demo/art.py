@@ -10,13 +10,27 @@ from pathlib import Path
 
 from emprops.core.errors import UnavailableError
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "layers-collection"
+
+def example_dirs() -> list[Path]:
+    """Where the example collection may live: beside this module in a built wheel (pyproject's
+    force-include copies `examples/layers-collection` there), else the source checkout."""
+    here = Path(__file__).resolve()
+    return [here.parent / "layers-collection", here.parents[3] / "examples" / "layers-collection"]
+
+
+def _example() -> Path:
+    for directory in example_dirs():
+        if (directory / "layers.json").is_file():
+            return directory
+    searched = ", ".join(str(d) for d in example_dirs())
+    raise UnavailableError(f"the demo's example collection is missing (looked in {searched})")
 
 
 def ensure_layers(demo_dir: Path, tokens: int, size: int = 384) -> Path:
     """Writes `demo_dir/layers.json` for `tokens` editions (a fifth with the glow layer) and the
     layer images beside it; returns the config's path."""
-    config = json.loads((EXAMPLE / "layers.json").read_text())
+    example = _example()
+    config = json.loads((example / "layers.json").read_text())
     first, second = config["configurations"][:2]
     first["grow_edition_size_to"] = max(1, tokens // 5)
     second["grow_edition_size_to"] = tokens
@@ -29,7 +43,7 @@ def ensure_layers(demo_dir: Path, tokens: int, size: int = 384) -> Path:
     layers = demo_dir / config.get("layers_dir", "layers")
     if not (layers / "Background").is_dir():
         done = subprocess.run(
-            [sys.executable, str(EXAMPLE / "make_layers.py"), str(layers), "--size", str(size),
+            [sys.executable, str(example / "make_layers.py"), str(layers), "--size", str(size),
              "--with-extras"],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
@@ -41,7 +55,7 @@ def ensure_layers(demo_dir: Path, tokens: int, size: int = 384) -> Path:
 def collection_document(tokens: int, config: str = "demo/layers.json") -> dict[str, object]:
     """The example collection (one `layers` step) at the demo's size, its config named relative
     to the render workers' assets root (`<data_dir>/assets` for `emprops serve` and the demo)."""
-    document: dict[str, object] = json.loads((EXAMPLE / "collection.json").read_text())
+    document: dict[str, object] = json.loads((_example() / "collection.json").read_text())
     steps = document["steps"]
     assert isinstance(steps, list)
     steps[0]["nodePayload"]["config"] = config
