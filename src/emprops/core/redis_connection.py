@@ -5,17 +5,47 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from emprops.core.embedded_redis import EmbeddedRedis
 from emprops.core.settings import Settings
 
 AsyncRedis = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
 SyncRedis = redis.Redis | redis.cluster.RedisCluster
+
+DEFAULT_SOCKET_TIMEOUT_S = 5.0  # redis-py 8's default when a client names none
+
+
+def socket_timeout_s(client: Any) -> float | None:
+    """How long `client` waits on a reply before it gives up (None: forever)."""
+    for holder in (
+        getattr(client, "connection_pool", None),
+        getattr(client, "nodes_manager", None),
+    ):
+        kwargs = getattr(holder, "connection_kwargs", None)
+        if isinstance(kwargs, dict) and "socket_timeout" in kwargs:
+            timeout = kwargs["socket_timeout"]
+            return None if timeout is None else float(timeout)
+    return DEFAULT_SOCKET_TIMEOUT_S
+
+
+def blocking_ms(client: Any, block_ms: int) -> int:
+    """A blocking read's `block` (XREAD BLOCK) that ends well before `client`'s socket timeout:
+    a follower idle for longer than the socket timeout loops instead of dying of TimeoutError.
+    Every blocking read goes through this; 0 (block forever) is clamped too."""
+    timeout = socket_timeout_s(client)
+    if timeout is None:
+        return block_ms
+    margin = min(1.0, timeout / 2)  # room for the reply to arrive after the block ends
+    ceiling = max(1, int((timeout - margin) * 1000))
+    return ceiling if block_ms <= 0 else min(block_ms, ceiling)
 
 
 @dataclass
@@ -29,10 +59,20 @@ class RedisEndpoint:
             return redis.asyncio.cluster.RedisCluster.from_url(self.url)
         return redis.asyncio.Redis.from_url(self.url, health_check_interval=30)
 
-    def sync_client(self) -> SyncRedis:
+    def sync_client(
+        self, *, socket_timeout_s: float | None = None, retries: int | None = None
+    ) -> SyncRedis:
+        """A synchronous client; `socket_timeout_s` bounds each connect and reply, `retries` how
+        often redis-py itself retries a command that met a connection error (0: the caller
+        retries, as the heartbeat does, so one attempt never outlasts a lease)."""
+        kwargs: dict[str, Any] = {}
+        if socket_timeout_s is not None:
+            kwargs["socket_timeout"] = kwargs["socket_connect_timeout"] = socket_timeout_s
+        if retries is not None:
+            kwargs["retry"] = Retry(NoBackoff(), retries)
         if self.cluster:
-            return redis.cluster.RedisCluster.from_url(self.url)
-        return redis.Redis.from_url(self.url, health_check_interval=30)
+            return redis.cluster.RedisCluster.from_url(self.url, **kwargs)
+        return redis.Redis.from_url(self.url, health_check_interval=30, **kwargs)
 
 
 def open_endpoint(settings: Settings) -> RedisEndpoint:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from emprops.core.redis_connection import blocking_ms
 from emprops.generations.events import RunEvent, RunEventLog
 from emprops.generations.repository import FINISHED, RunRepository
 
@@ -28,7 +29,8 @@ async def follow_run(
     """Every event after `after`, then live ones; stops after the terminal event, or when the
     run has ended and no event is left (a terminal event lost to a crash does not hang it)."""
     while True:
-        batch = await events.read(run_id, after, block_ms=idle_ms)
+        # Blocked no longer than the client's socket timeout allows: idle is not an error.
+        batch = await events.read(run_id, after, block_ms=blocking_ms(events.redis, idle_ms))
         if not batch:
             if not await _finished(sessions, run_id):
                 continue

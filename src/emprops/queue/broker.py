@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field
 
-from emprops.core.redis_connection import AsyncRedis
+from emprops.core.redis_connection import AsyncRedis, blocking_ms
 from emprops.core.settings import Settings
 from emprops.queue.errors import DuplicateJobError, LeaseLostError, UnknownServiceError
 from emprops.queue.events import SUBMITTED_EVENT_ID, JobEvent
@@ -226,7 +226,7 @@ class Broker:
         reply: Any = await self.redis.xread(
             {self.keys.events(job_id): after},
             count=count,
-            block=None if submitted else block_ms,
+            block=None if submitted or block_ms is None else blocking_ms(self.redis, block_ms),
         )
         if not reply:
             return submitted

@@ -7,6 +7,12 @@ claiming, lets running jobs finish for a grace period, then hands the rest back.
 Each job runs under a `job` span continuing the trace its submitter put in the job (a child
 `connector` span around the work), with `job_id` bound for every log line; its wait, duration
 and failures are added to the queue's shared job metrics every heartbeat.
+
+Any Redis error (unreachable, timed out, or an error reply: `OOM command not allowed`, `READONLY`)
+means Redis is unavailable for now: logged, retried after a jittered backoff, never fatal. The
+heartbeat thread is supervised: if it dies, or stops beating for longer than a lease, the worker
+stops claiming, hands its jobs back and `run` raises HeartbeatLostError (the process exits
+non-zero) instead of running on invisibly. Control messages are validated; bad ones are ignored.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +31,7 @@ import redis
 import redis.asyncio
 import structlog
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from emprops.core.redis_connection import RedisEndpoint
 from emprops.core.tracing import span_from_carrier, start_span
@@ -37,7 +45,24 @@ from emprops.worker.heartbeat import HeartbeatThread
 
 log = structlog.get_logger(__name__)
 
-_REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+# Redis unavailable: unreachable, timed out, or answering errors (OOM, READONLY, ...).
+_REDIS_DOWN = (redis.RedisError, OSError)
+
+
+class HeartbeatLostError(RuntimeError):
+    """The heartbeat thread died or stopped beating: the worker stopped rather than run on with
+    leases nobody renews (its jobs would be reaped and run twice) and no reaper."""
+
+
+class ControlMessage(BaseModel):
+    """What may arrive on a worker's control channel."""
+
+    model_config = ConfigDict(extra="ignore")
+    cancel: str | None = None
+
+
+def _jittered(seconds: float) -> float:
+    return seconds * random.uniform(0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -89,6 +114,7 @@ class WorkerRuntime:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._heartbeat_lost = False
         self.completed = 0
         self.metrics = JobMetricsRecorder()
 
@@ -112,23 +138,40 @@ class WorkerRuntime:
         heartbeat.start()
         listener = asyncio.create_task(self._listen(client))
         flusher = asyncio.create_task(self._flush_metrics_every(client, broker.keys.metrics))
+        watchdog = asyncio.create_task(self._watch_heartbeat(heartbeat))
         log.info("worker started", worker_id=self.caps.worker_id, services=self.caps.services)
         try:
             await self._claim_loop(broker, heartbeat)
         finally:
-            await self._shutdown(broker)
+            # Without a heartbeat the leases lapse: hand the jobs back now, do not finish them.
+            await self._shutdown(broker, grace_s=0 if self._heartbeat_lost else None)
             heartbeat.stop()
-            for task in (listener, flusher):
+            for task in (listener, flusher, watchdog):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, *_REDIS_DOWN):
                     await task
             with contextlib.suppress(*_REDIS_DOWN):
                 await self.metrics.flush(client, broker.keys.metrics)
-            await asyncio.to_thread(heartbeat.join, 5)
+            await asyncio.to_thread(heartbeat.join, 0.5 if self._heartbeat_lost else 5)
             for connector in self.connectors.values():
                 await connector.close()
             await client.aclose()
             log.info("worker stopped", worker_id=self.caps.worker_id, completed=self.completed)
+        if self._heartbeat_lost:
+            raise HeartbeatLostError(f"worker {self.caps.worker_id}: heartbeat lost")
+
+    async def _watch_heartbeat(self, heartbeat: HeartbeatThread) -> None:
+        while not self._stopping.is_set():
+            if heartbeat.stalled():
+                log.error(
+                    "heartbeat lost; stopping the worker",
+                    alive=heartbeat.is_alive(),
+                    silent_s=round(time.monotonic() - heartbeat.last_tick, 3),
+                )
+                self._heartbeat_lost = True
+                self.request_stop()
+                return
+            await asyncio.sleep(min(self.options.heartbeat_s, 0.25))
 
     async def _claim_loop(self, broker: Broker, heartbeat: HeartbeatThread) -> None:
         backoff = 0.05
@@ -137,12 +180,17 @@ class WorkerRuntime:
             if free <= 0:
                 await self._wait(self.options.idle_wait_s)
                 continue
+            if heartbeat.stalled():  # the watchdog is about to stop us: claim nothing more
+                await self._wait(0.05)
+                continue
             self._wake.clear()
             try:
                 result = await broker.claim(self.caps, count=free)
             except _REDIS_DOWN as exc:
-                log.warning("claim failed; Redis unreachable", error=str(exc), retry_in=backoff)
-                await self._wait(backoff)
+                wait = _jittered(backoff)
+                log.warning("claim failed; Redis unavailable", error=str(exc),
+                            error_type=type(exc).__name__, retry_in=round(wait, 3))  # fmt: skip
+                await self._wait(wait)
                 backoff = min(backoff * 2, 2.0)
                 continue
             backoff = 0.05
@@ -166,23 +214,39 @@ class WorkerRuntime:
         keys = QueueKeys(self.config.queue)
         control = keys.control_channel(self.caps.worker_id).encode()
         services = {s.encode() for s in self.caps.services}
+        backoff = 0.05
         while True:
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(keys.wake_channel, control.decode())
                 self._wake.set()  # anything published while we were not listening
+                backoff = 0.05
                 async for message in pubsub.listen():
                     if message["channel"] == control:
-                        job_id = orjson.loads(message["data"]).get("cancel")
-                        if job_id:
-                            self._cancel_job(job_id)
+                        self._control(message["data"])
                     elif message["data"] in services:
                         self._wake.set()
-            except _REDIS_DOWN:
-                await asyncio.sleep(0.2)
+            except _REDIS_DOWN as exc:
+                wait = _jittered(backoff)
+                log.warning("control listener lost Redis; resubscribing", error=str(exc),
+                            error_type=type(exc).__name__, retry_in=round(wait, 3))  # fmt: skip
+                await asyncio.sleep(wait)
+                backoff = min(backoff * 2, 2.0)
             finally:
                 with contextlib.suppress(*_REDIS_DOWN):
                     await pubsub.aclose()
+
+    def _control(self, data: Any) -> None:
+        """One control message; a malformed one is ignored (it must not stop the listener)."""
+        try:
+            message = ControlMessage.model_validate_json(data)
+        except ValidationError as exc:
+            shown = data[:200] if isinstance(data, bytes | str) else type(data).__name__
+            log.warning("ignored a malformed control message", data=repr(shown),
+                        error=exc.errors(include_url=False)[:3])  # fmt: skip
+            return
+        if message.cancel:
+            self._cancel_job(message.cancel)
 
     async def _flush_metrics_every(self, client: Any, key: str) -> None:
         while True:
@@ -329,6 +393,7 @@ class WorkerRuntime:
         give up (after it expires the reaper has requeued the job and the broker refuses us).
         Returns (True, the broker's answer), or (False, "lease_lost" | "unreported")."""
         deadline = time.monotonic() + max(self.config.lease_ms / 1000 * 5, 30)
+        warned = False
         with start_span(name, kind=SpanKind.CLIENT):
             while True:
                 try:
@@ -338,16 +403,23 @@ class WorkerRuntime:
                     return False, "lease_lost"
                 except _REDIS_DOWN as exc:
                     if time.monotonic() > deadline:
-                        bound.error("could not report result; Redis unreachable", error=str(exc))
+                        bound.error("could not report result; Redis unavailable", error=str(exc))
                         return False, "unreported"
-                    await asyncio.sleep(0.2)
+                    if not warned:  # once per report, not every retry
+                        warned = True
+                        bound.warning("report failed; Redis unavailable, retrying",
+                                      error=str(exc), error_type=type(exc).__name__)  # fmt: skip
+                    await asyncio.sleep(_jittered(0.2))
 
-    async def _shutdown(self, broker: Broker) -> None:
+    async def _shutdown(self, broker: Broker, grace_s: float | None = None) -> None:
         if not self._running:
             return
-        log.info("waiting for running jobs", count=len(self._running))
+        grace = self.options.shutdown_grace_s if grace_s is None else grace_s
+        log.info("waiting for running jobs", count=len(self._running), grace_s=grace)
         tasks = [task for task, _, _ in self._running.values()]
-        _, pending = await asyncio.wait(tasks, timeout=self.options.shutdown_grace_s)
+        pending = set(tasks)
+        if grace > 0:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
         leases = [lease for task, lease, _ in list(self._running.values()) if task in pending]
         for task in pending:
             task.cancel()
