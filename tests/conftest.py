@@ -1,5 +1,6 @@
-"""Fixtures that give tests real services: Redis at 127.0.0.1:6379 (CI starts it) and, per test,
-a queue of its own so tests never see each other's keys."""
+"""Fixtures that give tests real services: Redis and PostgreSQL (the machine's when they answer, as
+on CI, else private ones this session starts: see tests/services.py) and, per test, a queue of its
+own so tests never see each other's keys."""
 
 from __future__ import annotations
 
@@ -14,9 +15,34 @@ import redis
 import redis.asyncio
 
 from emprops.queue.broker import Broker, BrokerConfig
+from tests.services import REDIS_URL_ENV, services
 
-REDIS_URL = os.environ.get("EMPROPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-PG_ADMIN = os.environ.get("EMPROPS_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Decided in pytest_configure, before any test module imports it (many do, as a constant).
+REDIS_URL = os.environ.get(REDIS_URL_ENV, "redis://127.0.0.1:6379/0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global REDIS_URL
+    REDIS_URL = services.redis_url()
+    if services.private_redis:
+        os.environ[REDIS_URL_ENV] = REDIS_URL  # subprocesses that read it see the same server
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if services.private_redis:
+        os.environ.pop(REDIS_URL_ENV, None)
+    services.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    redis_kind = "private, stopped at the end" if services.private_redis else "given"
+    return f"emprops services: Redis {REDIS_URL} [{redis_kind}]; PostgreSQL decided on first use"
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> str:
+    """The admin DSN of the PostgreSQL the tests create their databases on (started if need be)."""
+    return services.pg_admin()
 
 
 def _delete_queue(client: redis.Redis, queue: str) -> None:
@@ -71,13 +97,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'api.sqlite'}"
         return
+    pg_admin: str = request.getfixturevalue("pg_admin")
     name = f"emp_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(PG_ADMIN)
+    admin = await asyncpg.connect(pg_admin)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
+        # Text, not a rendered URL: a unix-socket DSN's "?host=/dir" (the private server's) stays
+        # unescaped, since alembic's config reads "%" as interpolation.
+        server, sep, query = pg_admin.partition("?")
         yield (
-            PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-            + f"/{name}"
+            server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+            + f"/{name}{sep}{query}"
         )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -29,19 +29,24 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from emprops.chain.contracts import ContractName, abi, bytecode
+from tests.strict import need
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"
+NODE_REASON = "anvil tests need Node.js and npm (apt-get install nodejs npm)"
 
 
 # ------------------------------------------------------------------ node tooling
 
 
 def ensure_node_modules() -> Path:
-    """Installs the pinned npm packages (solc, libraries, anvil) once; returns node_modules."""
+    """Installs the pinned npm packages (solc, libraries, anvil) once; returns node_modules.
+
+    Without Node.js and npm on PATH the calling test skips (fails under EMPROPS_TEST_STRICT=1)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    need(node and npm, NODE_REASON)
+    assert npm
     modules = CONTRACTS_DIR / "node_modules"
     if not (modules / "solc").is_dir() or not glob.glob(str(modules / "@foundry-rs/anvil-linux-*")):
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to install contracts/package-lock.json (Node 20+)"
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
             cwd=CONTRACTS_DIR,

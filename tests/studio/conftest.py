@@ -31,6 +31,7 @@ from emprops.worker.connectors.render import RenderConnector
 from tests.api.generation_world import running_worker
 from tests.chain.service_world import stop_node
 from tests.conftest import REDIS_URL
+from tests.strict import need
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -127,8 +128,10 @@ def studio_workers(world: StudioWorld):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not await asyncio.to_thread(CHROMIUM.is_file):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    need(
+        await asyncio.to_thread(CHROMIUM.is_file),
+        f"browser tests need {CHROMIUM}: apt-get install chromium (.ci/run does)",
+    )
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
