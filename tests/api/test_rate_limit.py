@@ -21,7 +21,7 @@ from tests.api.conftest import Api
 from tests.conftest import REDIS_URL
 
 LIMIT = 3
-STORAGES = {"memory": "memory://", "redis": "async+redis://127.0.0.1:6379"}
+STORAGES = {"memory": "memory://", "redis": "async+" + REDIS_URL}
 
 MakeApi = Callable[..., Awaitable[Api]]
 

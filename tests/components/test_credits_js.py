@@ -9,7 +9,6 @@ a job-type table); the expected costs come from JavaScript, not from numbers typ
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -22,15 +21,14 @@ from hypothesis import strategies as st
 
 from emprops.components.cost import CostExpressionError, check_cost_expression, evaluate_cost
 from emprops.components.credits_js import CreditsTranslationError, translate_credits_js
+from tests.strict import need
 
 _NODE = shutil.which("node")
 
 
 def _require_node() -> str:
-    if _NODE is None:
-        if os.environ.get("EMPROPS_TEST_STRICT") == "1":
-            pytest.fail("node is not installed; EMPROPS_TEST_STRICT=1 requires the JS cross-check")
-        pytest.skip("node is not installed: cannot cross-check translations against JavaScript")
+    need(_NODE, "node is not installed: cannot cross-check translations against JavaScript")
+    assert _NODE is not None
     return _NODE
 
 
