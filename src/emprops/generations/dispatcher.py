@@ -57,15 +57,24 @@ class GenerationDispatcher:
         if self._loop_task is None:
             self._loop_task = asyncio.create_task(self._loop(), name="generation-dispatcher")
 
-    async def stop(self) -> None:
-        """Stop delivering and running; runs keep their journal and resume elsewhere or later."""
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop delivering and running; runs keep their journal and resume elsewhere or later.
+        Bounded: a run that does not end within `timeout_s` of its cancellation (seen once in
+        a teardown that then waited 300 s) is left to die with the loop, not waited for."""
         tasks = [t for t in (self._loop_task, *self._runs.values()) if t is not None]
         self._loop_task = None
         for task in tasks:
             task.cancel()
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a failure while stopping is not worth a warning
+        if pending:
+            log.warning(
+                "generation runs did not stop in time", runs=sorted(t.get_name() for t in pending)
+            )
 
     def wake(self) -> None:
         """Look at the outbox now (called once a request committed a new run)."""
