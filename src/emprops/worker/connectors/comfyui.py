@@ -52,7 +52,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from websockets.asyncio.client import ClientConnection, connect
@@ -105,7 +104,7 @@ from emprops.worker.connectors.job_outputs import (
     sniff_mime,
     store_output,
 )
-from emprops.worker.connectors.outbound_http import OutboundPolicy, parse_networks
+from emprops.worker.connectors.outbound_http import OutboundAccess, OutboundPolicy
 
 SERVICE = "comfyui"
 log = structlog.get_logger(__name__)
@@ -116,7 +115,7 @@ _JOB_NAME_MAX = 80
 _GONE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, ConnectionError)
 
 
-class ComfyUIConfig(BaseModel):
+class ComfyUIConfig(OutboundAccess):
     """The `[comfyui]` section of the worker config.
 
     `base_url` is the operator's own server and is called as configured. Input URLs come from job
@@ -127,13 +126,6 @@ class ComfyUIConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:8188"
-    allow_private: bool = Field(
-        default=False, description="Input URLs may reach any non-public address."
-    )
-    allowed_networks: list[str] = Field(
-        default_factory=list,
-        description='CIDRs input URLs may reach even if private, e.g. "10.1.0.0/16".',
-    )
     headers: dict[str, str] = Field(default_factory=dict, description="e.g. a proxy's auth header")
     connect_timeout_s: float = Field(default=5.0, gt=0)
     request_timeout_s: float = Field(default=60.0, gt=0)
@@ -153,11 +145,6 @@ class ComfyUIConfig(BaseModel):
         default=True,
         description="Declare `supports_preview_metadata`: previews then name their prompt.",
     )
-
-    @field_validator("allowed_networks")
-    @classmethod
-    def _networks(cls, values: list[str]) -> list[str]:
-        return [str(network) for network in parse_networks(values)]
 
     def input_policy(self) -> OutboundPolicy:
         """Where input URLs may be fetched from (never the ComfyUI server's own client)."""

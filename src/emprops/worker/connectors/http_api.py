@@ -56,18 +56,18 @@ from emprops.worker.connectors.job_outputs import (
 from emprops.worker.connectors.jq_sandbox import JqExpressionError, JqSandbox, check_expression
 from emprops.worker.connectors.jq_template import find_expressions, render
 from emprops.worker.connectors.outbound_http import (
+    OutboundAccess,
     OutboundClient,
     OutboundPolicy,
     Resolver,
     check_url,
-    parse_networks,
 )
 
 SERVICE = "http"
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-class HttpApiConfig(BaseModel):
+class HttpApiConfig(OutboundAccess):
     """The `[http]` section of the worker config.
 
     Only public addresses are reachable unless `allow_private` is set or the address falls in
@@ -79,10 +79,6 @@ class HttpApiConfig(BaseModel):
     allowed_hosts: list[str] | None = Field(
         default=None, description="Host patterns (fnmatch, e.g. *.example.com); unset: any host."
     )
-    allow_private: bool = False
-    allowed_networks: list[str] = Field(
-        default_factory=list, description='CIDRs allowed even if private, e.g. "10.1.0.0/16".'
-    )
     max_redirects: int = Field(default=5, ge=0, le=50)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
@@ -92,11 +88,6 @@ class HttpApiConfig(BaseModel):
     jq_timeout_s: float = Field(default=2.0, gt=0)
     max_response_bytes: int = Field(default=32 << 20, gt=0)
     max_file_bytes: int = Field(default=1 << 30, gt=0)
-
-    @field_validator("allowed_networks")
-    @classmethod
-    def _networks(cls, values: list[str]) -> list[str]:
-        return [str(network) for network in parse_networks(values)]
 
     def outbound_policy(self) -> OutboundPolicy:
         return OutboundPolicy(

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emprops.core.errors import UnavailableError
 from emprops.queue.models import Job
@@ -38,7 +38,7 @@ from emprops.worker.connectors.http_failures import (
     parse_json_body,
 )
 from emprops.worker.connectors.job_inputs import job_input_roots, load_input, outbound_client
-from emprops.worker.connectors.outbound_http import OutboundPolicy, parse_networks
+from emprops.worker.connectors.outbound_http import OutboundAccess, OutboundPolicy
 from emprops.worker.connectors.token_progress import TokenProgress
 
 SERVICE = "ollama"
@@ -52,7 +52,7 @@ STAT_FIELDS = (
 )
 
 
-class OllamaConfig(BaseModel):
+class OllamaConfig(OutboundAccess):
     """The `[ollama]` section of the worker config.
 
     `base_url` is the operator's own server and is called as configured. Image URLs come from job
@@ -63,13 +63,6 @@ class OllamaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = "http://127.0.0.1:11434"
-    allow_private: bool = Field(
-        default=False, description="Image URLs may reach any non-public address."
-    )
-    allowed_networks: list[str] = Field(
-        default_factory=list,
-        description='CIDRs image URLs may reach even if private, e.g. "10.1.0.0/16".',
-    )
     headers: dict[str, str] = Field(default_factory=dict)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(
@@ -78,11 +71,6 @@ class OllamaConfig(BaseModel):
     job_timeout_s: float = Field(default=1800.0, gt=0)
     keep_alive: str | int | None = None
     max_image_bytes: int = Field(default=32 << 20, gt=0)
-
-    @field_validator("allowed_networks")
-    @classmethod
-    def _networks(cls, values: list[str]) -> list[str]:
-        return [str(network) for network in parse_networks(values)]
 
     def input_policy(self) -> OutboundPolicy:
         """Where image URLs may be fetched from (never the Ollama server's own client)."""

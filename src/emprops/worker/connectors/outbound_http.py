@@ -55,6 +55,24 @@ def parse_networks(values: Sequence[str]) -> list[IPNetwork]:
     return networks
 
 
+class OutboundAccess(BaseModel):
+    """The worker config fields that open non-public addresses to a connector's outbound fetches
+    (payload URLs); shared by every connector section that fetches."""
+
+    allow_private: bool = Field(
+        default=False, description="Payload URLs may reach any non-public address."
+    )
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description='CIDRs payload URLs may reach even if private, e.g. "10.1.0.0/16".',
+    )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        return [str(network) for network in parse_networks(values)]
+
+
 class OutboundPolicy(BaseModel):
     """Where outbound requests may go and how much they may take."""
 
