@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -51,6 +52,15 @@ def form_confs() -> dict[str, Any]:
     return {p.name: json.loads(p.read_text()) for p in (LIBRARY / "_form_confs").iterdir()}
 
 
+async def import_tinted_square(
+    api: Api, admin: dict[str, str], files: dict[str, Any] | None = None
+) -> httpx.Response:
+    """The administrator imports the fixture component through the API, as its files."""
+    files = files or component_files("tinted-square")
+    body = {"components": [{"name": "tinted-square", "files": files}], "form_confs": form_confs()}
+    return await api.client.post("/workflows/import", headers=admin, json=body)
+
+
 def ai_document(node_payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "version": "v2",
@@ -80,11 +90,7 @@ async def test_an_imported_comfyui_component_runs_end_to_end(
 ) -> None:
     replay, comfy_url = comfy
     admin, alice = await api.new_user("admin", admin=True), await api.new_user("alice")
-    imported = await api.client.post(
-        "/workflows/import", headers=admin,
-        json={"components": [{"name": "tinted-square", "files": component_files("tinted-square")}],
-              "form_confs": form_confs()},
-    )  # fmt: skip
+    imported = await import_tinted_square(api, admin)
     assert imported.status_code == 200, imported.text
     (component,) = imported.json()
     digest = component["workflow"]["digest"]
@@ -150,11 +156,7 @@ async def test_a_step_that_sets_what_the_component_owns_is_refused_when_saved(
     api: Api,
 ) -> None:
     admin, alice = await api.new_user("admin", admin=True), await api.new_user("alice")
-    imported = await api.client.post(
-        "/workflows/import", headers=admin,
-        json={"components": [{"name": "tinted-square", "files": component_files("tinted-square")}],
-              "form_confs": form_confs()},
-    )  # fmt: skip
+    imported = await import_tinted_square(api, admin)
     assert imported.status_code == 200, imported.text
     document = ai_document({"size": 4096, "inputs": [{"node": "1", "path": "generations/x"}]})
     project = await api.client.post("/projects", headers=alice, json={"name": "ai"})
@@ -175,13 +177,12 @@ async def test_a_run_that_does_not_compile_is_refused_with_nothing_held_or_queue
     the run pins the new version, and its start is refused naming the field."""
     admin, alice = await api.new_user("admin", admin=True), await api.new_user("alice")
     files = component_files("tinted-square")
-    body = {"components": [{"name": "tinted-square", "files": files}], "form_confs": form_confs()}
-    assert (await api.client.post("/workflows/import", headers=admin, json=body)).is_success
+    assert (await import_tinted_square(api, admin, files)).is_success
     await grant(api, admin, alice, 100)
     collection_id = await new_collection(api, alice, ai_document({"size": 512}))
     size_field = next(f for f in files["form.json"]["fields"] if f["id"] == "size")
     size_field["constraints"]["max"] = 256
-    again = await api.client.post("/workflows/import", headers=admin, json=body)
+    again = await import_tinted_square(api, admin, files)
     assert again.json()[0]["outcome"] == "new_version", again.text
     assert again.json()[0]["workflow"]["version"] == 2
     versions = await api.client.get(
