@@ -199,3 +199,31 @@ async def test_a_run_that_does_not_compile_is_refused_with_nothing_held_or_queue
     assert balance["held"] == 0 and balance["available"] == 100
     stats = await api.state.broker.stats()
     assert sum(stats.pending.values()) == 0 and stats.active == 0 and comfy[0].prompts == []
+
+
+async def test_an_import_is_all_or_nothing_and_a_dry_run_writes_nothing(api: Api) -> None:
+    admin, alice = await api.new_user("admin", admin=True), await api.new_user("alice")
+    files = component_files("tinted-square")
+    body: dict[str, Any] = {
+        "components": [{"name": "tinted-square", "files": files}],
+        "form_confs": form_confs(),
+        "dry_run": True,
+    }
+    dry = await api.client.post("/workflows/import", headers=admin, json=body)
+    assert dry.status_code == 200 and dry.json()[0]["outcome"] == "created (dry run)", dry.text
+    assert (await api.client.get("/workflows", headers=alice)).json() == []
+    ui_format = {**files, "workflow.json": {"nodes": [], "links": []}}
+    body = {
+        "components": [
+            {"name": "tinted-square", "files": files},
+            {"name": "broken", "files": ui_format},
+        ],
+        "form_confs": form_confs(),
+    }
+    refused = await api.client.post("/workflows/import", headers=admin, json=body)
+    assert refused.status_code == 422, refused.text
+    (problem,) = refused.json()["error"]["details"]["problems"]
+    assert problem["file"] == "workflow.json" and "export it in API format" in problem["message"]
+    assert (await api.client.get("/workflows", headers=alice)).json() == []
+    forbidden = await api.client.post("/workflows/import", headers=alice, json=body)
+    assert forbidden.status_code == 403

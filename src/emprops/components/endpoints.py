@@ -51,12 +51,9 @@ async def import_components(
     refused component (422, each problem with its file and field) writes none."""
     results = await service.import_files(body.components, body.form_confs, dry_run=body.dry_run)
     return [
-        ImportedOut(
-            name=record.name, outcome=outcome, workflow=WorkflowOut.model_validate(record),
-            notes=notes,
-        )
-        for record, outcome, notes in results
-    ]  # fmt: skip
+        ImportedOut(name=out.name, outcome=outcome, workflow=out, notes=notes)
+        for out, outcome, notes in results
+    ]
 
 
 @router.get("/{workflow_id}/versions")

@@ -117,7 +117,9 @@ class ComponentImport(BaseModel):
 
 class ImportedOut(BaseModel):
     name: str
-    outcome: str = Field(description="created, new_version, unchanged, or checked (dry run)")
+    outcome: str = Field(
+        description='created, new_version or unchanged ("... (dry run)": nothing was written)'
+    )
     workflow: WorkflowOut
     notes: list[str]
 

@@ -21,7 +21,7 @@ from emprops.components.cost import check_cost_expression
 from emprops.components.digest import component_digest
 from emprops.components.importer import ComponentImportError, import_component_files
 from emprops.components.repository import WorkflowRepository
-from emprops.components.schemas import ComponentFiles, WorkflowCreate, WorkflowUpdate
+from emprops.components.schemas import ComponentFiles, WorkflowCreate, WorkflowOut, WorkflowUpdate
 from emprops.components.templates import (
     RegisteredType,
     TemplateData,
@@ -226,8 +226,10 @@ class WorkflowRegistryService:
         form_confs: dict[str, Any],
         *,
         dry_run: bool = False,
-    ) -> list[tuple[WorkflowRecord, str, list[str]]]:
-        """Import every component or none: problems of all of them are reported together."""
+    ) -> list[tuple[WorkflowOut, str, list[str]]]:
+        """Import every component or none: problems of all of them are reported together. A dry
+        run registers inside a savepoint it rolls back, so it checks exactly what a real one
+        would (names, versions, test values) and writes nothing."""
         imported, problems = [], []
         for item in components:
             try:
@@ -241,15 +243,28 @@ class WorkflowRegistryService:
                 f"{first['component']}: {first['file']}: {first['message']}",
                 details={"problems": problems},
             )
+        savepoint = await self.repo.session.begin_nested()
         results = []
-        for component in imported:
-            try:
-                record, outcome = await self.register(WorkflowCreate.model_validate(component.body))
-            except ValidationError as exc:
-                error = exc.errors()[0]
-                where = ".".join(str(p) for p in error["loc"])
-                raise _problem(f"components.{component.name}.{where}", error["msg"]) from None
-            results.append((record, "checked" if dry_run else outcome, component.notes))
+        try:
+            for component in imported:
+                try:
+                    body = WorkflowCreate.model_validate(component.body)
+                except ValidationError as exc:
+                    error = exc.errors()[0]
+                    where = ".".join(str(p) for p in error["loc"])
+                    raise _problem(f"components.{component.name}.{where}", error["msg"]) from None
+                record, outcome = await self.register(body)
+                out = WorkflowOut.model_validate(record)
+                results.append(
+                    (out, f"{outcome} (dry run)" if dry_run else outcome, component.notes)
+                )
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        if dry_run:
+            await savepoint.rollback()
+        else:
+            await savepoint.commit()
         return results
 
     async def delete(self, workflow_id: uuid.UUID) -> None:
