@@ -344,3 +344,22 @@ def _unique(problems: list[FieldProblem]) -> list[FieldProblem]:
             seen.add(key)
             out.append(problem)
     return out
+
+
+# Where a component's own test values are compiled: a generation that is no generation.
+TEST_PLATFORM = PlatformInputs(
+    seed=1, hash="0x" + "0" * 64, output_path="components/test/output", input_roots=()
+)
+
+
+def compile_test_values(
+    workflow_type: str,
+    name: str,
+    service: str | None,
+    data: Mapping[str, Any] | None,
+    values: Mapping[str, Any],
+) -> CompiledJob:
+    """A component's test value set as the job it makes (StepCompileError when it makes none)."""
+    return compile_step(
+        workflow_type, name, service, data, values, TEST_PLATFORM, label="test values"
+    )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emprops.components.compile import PlatformInputs, compile_step
+from emprops.components.compile import compile_test_values
 from emprops.components.credits_js import CreditsTranslationError, translate_credits_js
 from emprops.components.form import Form, FormField, FormOption
 from emprops.components.templates import UI_FORMAT_HINT, is_ui_format, parse_path
@@ -560,9 +560,8 @@ def import_component_folder(
 def _test_values_problem(
     kind: str, component: str, data: dict[str, Any], values: dict[str, Any]
 ) -> str | None:
-    platform = PlatformInputs(seed=1, hash="0x" + "0" * 64, output_path="components/test/out")
     try:
-        compile_step(kind, component, None, data, values, platform, label="test.json")
+        compile_test_values(kind, component, None, data, values)
     except InvalidInputError as exc:
         return exc.message
     return None

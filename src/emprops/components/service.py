@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emprops.components.compile import PlatformInputs, StepCompileError, compile_step
+from emprops.components.compile import StepCompileError, compile_test_values
 from emprops.components.cost import check_cost_expression
 from emprops.components.digest import component_digest
 from emprops.components.importer import ComponentImportError, import_component_files
@@ -38,9 +38,6 @@ from emprops.workflows import (
 )
 
 BUILTIN_NAMES = frozenset(w.name for w in BUILTIN_WORKFLOWS)
-_TEST_PLATFORM = PlatformInputs(
-    seed=1, hash="0x" + "0" * 64, output_path="components/test/output", input_roots=()
-)
 
 
 def _problem(location: str, message: str) -> InvalidInputError:
@@ -77,10 +74,9 @@ def _check_test_values(record: WorkflowRecord) -> None:
     if record.test_values is None:
         return
     try:
-        compile_step(
-            record.type, record.name, record.service, record.data, record.test_values,
-            _TEST_PLATFORM, label="test_values",
-        )  # fmt: skip
+        compile_test_values(
+            record.type, record.name, record.service, record.data, record.test_values
+        )
     except StepCompileError as exc:
         raise InvalidInputError(
             exc.message,
