@@ -22,13 +22,14 @@ from emprops.db.migrate import upgrade_to_head
 from emprops.queue.broker import Broker, BrokerConfig
 from tests.services import REDIS_URL_ENV, services
 
-# Decided in pytest_configure, before any test module imports it (many do, as a constant).
-REDIS_URL = os.environ.get(REDIS_URL_ENV, "redis://127.0.0.1:6379/0")
+# Decided when this module is imported, before any other conftest or test module imports it
+# (many do, as a constant; pytest imports the conftests beside its arguments before
+# pytest_configure, so deciding there left those on the default while the rest used the
+# private server).
+REDIS_URL = services.redis_url()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global REDIS_URL
-    REDIS_URL = services.redis_url()
     if services.private_redis:
         os.environ[REDIS_URL_ENV] = REDIS_URL  # subprocesses that read it see the same server
 
